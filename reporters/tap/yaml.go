@@ -1,0 +1,211 @@
+package tap
+
+import (
+	"strconv"
+	"strings"
+)
+
+// diagEntry is one top-level key of a YAML diagnostic block.
+type diagEntry struct {
+	key string
+	// val is the value: a scalar unquoted, a block scalar joined with
+	// newlines, or the raw (dedented) text of a nested map or list.
+	val string
+	// nested is true when val is the raw text of a map or list.
+	nested bool
+	// multiline is true when val came from a block scalar or spans lines.
+	multiline bool
+}
+
+// parseDiag appends to out the entries of a YAML diagnostic block the way
+// TAP producers write it (node's test runner, node-tap, tape, Test2), read
+// as a map of keys to scalars, block scalars (`|`, `|-`, `>`) and nested
+// maps or lists. It is not a YAML parser: anything it does not understand
+// is kept as raw text under its key, and it never fails. lines holds the
+// block's lines without the test point's indentation and without the
+// `---`/`...` markers.
+func parseDiag(out []diagEntry, lines []string) []diagEntry {
+	base := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			base = indentOf(l)
+			break
+		}
+	}
+	if base < 0 {
+		return out
+	}
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		if indentOf(l) != base || strings.TrimSpace(l) == "" {
+			continue // a stray line: kept in the raw output only
+		}
+		l = l[base:]
+		key, rest, ok := splitKey(l)
+		if !ok {
+			continue
+		}
+		// The lines that belong to this key: more indented, or blank.
+		j := i + 1
+		for j < len(lines) && (strings.TrimSpace(lines[j]) == "" || indentOf(lines[j]) > base) {
+			j++
+		}
+		// Blank lines at the end belong to no one.
+		for j > i+1 && strings.TrimSpace(lines[j-1]) == "" {
+			j--
+		}
+		body := lines[i+1 : j]
+		e := diagEntry{key: key}
+		switch {
+		case rest == "" && len(body) > 0:
+			e.val, e.nested, e.multiline = dedent(body, false), true, true
+		case rest != "" && (rest[0] == '|' || rest[0] == '>'):
+			e.val, e.multiline = dedent(body, rest[0] == '>'), true
+		default:
+			e.val = scalar(rest)
+			if len(body) > 0 { // a plain or quoted scalar folded over lines
+				e.val = strings.TrimSpace(e.val + " " + strings.Join(trimAll(body), " "))
+				e.multiline = true
+			}
+		}
+		out = append(out, e)
+		i = j - 1
+	}
+	return out
+}
+
+// splitKey splits `key: value` (or `key:`) into its parts.
+func splitKey(l string) (key, rest string, ok bool) {
+	if l == "" || l[0] == '-' || l[0] == '#' {
+		return "", "", false
+	}
+	i := strings.Index(l, ":")
+	for i >= 0 && i+1 < len(l) && l[i+1] != ' ' && l[i+1] != '\t' {
+		// a colon inside the key (`a:b: c`) or a value glued to it
+		n := strings.Index(l[i+1:], ":")
+		if n < 0 {
+			return "", "", false
+		}
+		i += 1 + n
+	}
+	if i <= 0 {
+		return "", "", false
+	}
+	key = strings.TrimSpace(l[:i])
+	if len(key) >= 2 && (key[0] == '"' || key[0] == '\'') && key[len(key)-1] == key[0] {
+		key = key[1 : len(key)-1]
+	}
+	return key, strings.TrimSpace(l[i+1:]), key != ""
+}
+
+// scalar reads a one-line YAML scalar: quoted, null, or plain.
+func scalar(s string) string {
+	switch {
+	case s == "~" || s == "null":
+		return ""
+	case len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'':
+		return strings.ReplaceAll(s[1:len(s)-1], "''", "'")
+	case len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"':
+		if u, err := strconv.Unquote(s); err == nil {
+			return u
+		}
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// dedent joins lines after removing their common indentation; fold joins
+// them with spaces instead of newlines (a `>` block scalar).
+func dedent(lines []string, fold bool) string {
+	min := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if n := indentOf(l); min < 0 || n < min {
+			min = n
+		}
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			if fold {
+				b.WriteByte(' ')
+			} else {
+				b.WriteByte('\n')
+			}
+		}
+		if len(l) >= min && min > 0 {
+			l = l[min:]
+		} else if strings.TrimSpace(l) == "" {
+			l = ""
+		}
+		b.WriteString(l)
+	}
+	return strings.TrimRight(b.String(), "\n ")
+}
+
+func trimAll(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.TrimSpace(l)
+	}
+	return out
+}
+
+func indentOf(l string) int {
+	n := 0
+	for n < len(l) && l[n] == ' ' {
+		n++
+	}
+	return n
+}
+
+// location reads a source position from the forms TAP producers use:
+// node's `location: 'path:line:col'`, node-tap's nested
+// `at: {file, line, column}`, tape's `at: Test.<anonymous> (path:line:col)`
+// and a plain `path:line`.
+func location(e diagEntry) (file string, line int) {
+	if e.nested || strings.HasPrefix(e.val, "{") {
+		// node-tap: at:\n  file: x\n  line: 4  (or the flow form)
+		v := strings.Trim(e.val, "{}")
+		var f string
+		var ln int
+		for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == ',' }) {
+			k, val, ok := splitKey(strings.TrimSpace(part))
+			if !ok {
+				continue
+			}
+			switch k {
+			case "file":
+				f = scalar(val)
+			case "line":
+				ln, _ = strconv.Atoi(scalar(val))
+			}
+		}
+		return f, ln
+	}
+	v := e.val
+	if i := strings.LastIndexByte(v, '('); i >= 0 && strings.HasSuffix(v, ")") {
+		v = v[i+1 : len(v)-1]
+	}
+	// path:line:col or path:line; the path may hold colons itself.
+	parts := strings.Split(v, ":")
+	nums := 0
+	for k := len(parts) - 1; k > 0 && nums < 2; k-- {
+		if _, err := strconv.Atoi(parts[k]); err != nil {
+			break
+		}
+		nums++
+	}
+	switch nums {
+	case 0:
+		return "", 0
+	case 1:
+		n, _ := strconv.Atoi(parts[len(parts)-1])
+		return strings.Join(parts[:len(parts)-1], ":"), n
+	default:
+		n, _ := strconv.Atoi(parts[len(parts)-2])
+		return strings.Join(parts[:len(parts)-2], ":"), n
+	}
+}
