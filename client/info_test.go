@@ -1,0 +1,256 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDetectCI(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want CIVars
+		ok   bool
+	}{
+		{name: "none", env: map[string]string{"HOME": "/root", "CI": "true"}},
+		{
+			name: "github push",
+			env: map[string]string{
+				"GITHUB_ACTIONS": "true", "GITHUB_SHA": "9f1c2e3d4b5a69788796a5b4c3d2e1f009f1c2e3",
+				"GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_REPOSITORY": "gin-gonic/gin",
+				"GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "123456", "GITHUB_RUN_ATTEMPT": "1",
+			},
+			want: CIVars{Name: "github-actions", Commit: "9f1c2e3d4b5a69788796a5b4c3d2e1f009f1c2e3", Branch: "main",
+				BuildURL: "https://github.com/gin-gonic/gin/actions/runs/123456", Package: "gin", PackageFrom: "GITHUB_REPOSITORY"},
+			ok: true,
+		},
+		{
+			name: "github pull request, second attempt",
+			env: map[string]string{
+				"GITHUB_ACTIONS": "true", "GITHUB_SHA": "abcdef1234567", "GITHUB_REF": "refs/pull/42/merge",
+				"GITHUB_HEAD_REF": "fix/flaky", "GITHUB_REPOSITORY": "o/pony", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "2",
+			},
+			want: CIVars{Name: "github-actions", Commit: "abcdef1234567", Branch: "fix/flaky", PullRequest: "42",
+				BuildURL: "https://github.com/o/pony/actions/runs/9/attempts/2", Package: "pony", PackageFrom: "GITHUB_REPOSITORY"},
+			ok: true,
+		},
+		{
+			name: "github tag",
+			env:  map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/v1.2.0", "GITHUB_SHA": "abcdef1234567"},
+			want: CIVars{Name: "github-actions", Commit: "abcdef1234567"},
+			ok:   true,
+		},
+		{
+			name: "gitlab branch",
+			env: map[string]string{
+				"GITLAB_CI": "true", "CI_COMMIT_SHA": "0123456789abcdef", "CI_COMMIT_BRANCH": "develop",
+				"CI_COMMIT_REF_NAME": "develop", "CI_JOB_URL": "https://gitlab.com/g/sub/proj/-/jobs/77", "CI_PROJECT_PATH": "g/sub/proj",
+			},
+			want: CIVars{Name: "gitlab-ci", Commit: "0123456789abcdef", Branch: "develop",
+				BuildURL: "https://gitlab.com/g/sub/proj/-/jobs/77", Package: "proj", PackageFrom: "CI_PROJECT_PATH"},
+			ok: true,
+		},
+		{
+			name: "gitlab merge request",
+			env: map[string]string{
+				"GITLAB_CI": "true", "CI_COMMIT_SHA": "0123456789abcdef", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature",
+				"CI_COMMIT_REF_NAME": "refs/merge-requests/5/head", "CI_MERGE_REQUEST_IID": "5",
+				"CI_PIPELINE_URL": "https://gitlab.example/p/-/pipelines/3", "CI_PROJECT_PATH": "p",
+			},
+			want: CIVars{Name: "gitlab-ci", Commit: "0123456789abcdef", Branch: "feature", PullRequest: "5",
+				BuildURL: "https://gitlab.example/p/-/pipelines/3", Package: "p", PackageFrom: "CI_PROJECT_PATH"},
+			ok: true,
+		},
+		{
+			name: "gitlab tag",
+			env:  map[string]string{"GITLAB_CI": "true", "CI_COMMIT_TAG": "v2", "CI_COMMIT_REF_NAME": "v2", "CI_COMMIT_SHA": "0123456789abcdef"},
+			want: CIVars{Name: "gitlab-ci", Commit: "0123456789abcdef"},
+			ok:   true,
+		},
+		{
+			name: "jenkins git plugin",
+			env: map[string]string{
+				"JENKINS_URL": "https://ci.example/", "GIT_COMMIT": "fedcba9876543210", "GIT_BRANCH": "origin/release-1.x",
+				"BUILD_URL": "https://ci.example/job/pony/12/",
+			},
+			want: CIVars{Name: "jenkins", Commit: "fedcba9876543210", Branch: "release-1.x", BuildURL: "https://ci.example/job/pony/12/"},
+			ok:   true,
+		},
+		{
+			name: "jenkins multibranch change request",
+			env: map[string]string{
+				"JENKINS_URL": "https://ci.example/", "GIT_COMMIT": "fedcba9876543210", "BRANCH_NAME": "PR-8",
+				"CHANGE_BRANCH": "topic", "CHANGE_ID": "8", "BUILD_URL": "https://ci.example/job/pony/PR-8/1/",
+			},
+			want: CIVars{Name: "jenkins", Commit: "fedcba9876543210", Branch: "topic", PullRequest: "8", BuildURL: "https://ci.example/job/pony/PR-8/1/"},
+			ok:   true,
+		},
+		{
+			name: "buildkite, commit not resolved yet",
+			env: map[string]string{
+				"BUILDKITE": "true", "BUILDKITE_COMMIT": "HEAD", "BUILDKITE_BRANCH": "main",
+				"BUILDKITE_BUILD_URL": "https://buildkite.com/org/pony/builds/5", "BUILDKITE_PULL_REQUEST": "false",
+			},
+			want: CIVars{Name: "buildkite", Branch: "main", BuildURL: "https://buildkite.com/org/pony/builds/5"},
+			ok:   true,
+		},
+		{
+			name: "buildkite pull request",
+			env: map[string]string{
+				"BUILDKITE": "true", "BUILDKITE_COMMIT": "1234567890abcdef", "BUILDKITE_BRANCH": "topic",
+				"BUILDKITE_BUILD_URL": "https://buildkite.com/org/pony/builds/6", "BUILDKITE_PULL_REQUEST": "17",
+			},
+			want: CIVars{Name: "buildkite", Commit: "1234567890abcdef", Branch: "topic", PullRequest: "17", BuildURL: "https://buildkite.com/org/pony/builds/6"},
+			ok:   true,
+		},
+		{
+			name: "circleci",
+			env: map[string]string{
+				"CIRCLECI": "true", "CIRCLE_SHA1": "aaaaaaaabbbbbbbb", "CIRCLE_BRANCH": "main",
+				"CIRCLE_BUILD_URL": "https://circleci.com/gh/o/pony/99", "CIRCLE_PULL_REQUEST": "https://github.com/o/pony/pull/3",
+			},
+			want: CIVars{Name: "circleci", Commit: "aaaaaaaabbbbbbbb", Branch: "main", BuildURL: "https://circleci.com/gh/o/pony/99",
+				PullRequest: "https://github.com/o/pony/pull/3"},
+			ok: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := DetectCI(mapEnv(tc.env))
+			if ok != tc.ok || got != tc.want {
+				t.Errorf("got %+v, %v; want %+v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// fakeCommands answers the commands the collector runs, counting the calls.
+type fakeCommands struct {
+	answers map[string]string // "git rev-parse HEAD" → output; absent: not found
+	calls   map[string]int
+}
+
+func (f *fakeCommands) run(_ context.Context, _, name string, args ...string) (string, error) {
+	line := strings.Join(append([]string{name}, args...), " ")
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[line]++
+	if out, ok := f.answers[line]; ok {
+		return out, nil
+	}
+	return "", exec.ErrNotFound
+}
+
+func TestCollect(t *testing.T) {
+	modDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(modDir, "go.mod"), []byte("// comment\nmodule github.com/acme/widget/v3 // trailing\n\ngo 1.22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plainDir := filepath.Join(t.TempDir(), "checkout")
+	if err := os.Mkdir(plainDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git := map[string]string{
+		"git rev-parse HEAD":              "0123456789abcdef0123456789abcdef01234567",
+		"git rev-parse --abbrev-ref HEAD": "main",
+		"git rev-parse --show-toplevel":   "/src/gadget",
+	}
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		dir      string
+		answers  map[string]string
+		wantGo   bool
+		noGo     bool   // go is not installed
+		want     string // client_info JSON, host/arch left out
+		wantFrom string
+	}{
+		{
+			name: "github wins over go.mod and git", dir: modDir, answers: git, wantGo: true,
+			env:      map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_SHA": "feedfacefeedface", "GITHUB_REF": "refs/heads/dev", "GITHUB_REPOSITORY": "o/gin"},
+			want:     `{"package":"gin","runtime":"go1.22.4","commit":"feedfacefeedface","branch":"dev","ci":"github-actions"}`,
+			wantFrom: "GITHUB_REPOSITORY",
+		},
+		{
+			name: "go.mod in cwd, git for commit and branch", dir: modDir, answers: git,
+			want:     `{"package":"widget","commit":"0123456789abcdef0123456789abcdef01234567","branch":"main"}`,
+			wantFrom: "go.mod",
+		},
+		{
+			name: "git toplevel", dir: plainDir,
+			answers: map[string]string{"git rev-parse --show-toplevel": "/src/gadget", "git rev-parse --abbrev-ref HEAD": "HEAD"},
+			want:    `{"package":"gadget"}`, wantFrom: "git",
+		},
+		{
+			name: "no git, no go: directory name", dir: plainDir, wantGo: true, noGo: true,
+			want: `{"package":"checkout"}`, wantFrom: "directory",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answers := map[string]string{"go env GOVERSION": "go1.22.4"}
+			if tc.noGo {
+				answers = map[string]string{}
+			}
+			for k, v := range tc.answers {
+				answers[k] = v
+			}
+			fc := &fakeCommands{answers: answers}
+			c := NewCollector(Env{Getenv: mapEnv(tc.env), Dir: tc.dir, Command: fc.run,
+				Hostname: func() (string, error) { return "", errors.New("no name") }})
+			got := c.Collect(context.Background(), tc.wantGo)
+			got.Info.Arch = ""
+			b, err := json.Marshal(got.Info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tc.want || got.PackageFrom != tc.wantFrom {
+				t.Errorf("got %s from %q, want %s from %q", b, got.PackageFrom, tc.want, tc.wantFrom)
+			}
+		})
+	}
+}
+
+func TestGoVersionRunsGoOnce(t *testing.T) {
+	fc := &fakeCommands{answers: map[string]string{"go env GOVERSION": "go1.26.8"}}
+	c := NewCollector(Env{Command: fc.run})
+	for range 3 {
+		if got := c.GoVersion(context.Background()); got != "go1.26.8" {
+			t.Fatalf("got %q, want go1.26.8", got)
+		}
+	}
+	if n := fc.calls["go env GOVERSION"]; n != 1 {
+		t.Errorf("got %d runs of go env, want 1", n)
+	}
+}
+
+func TestCollectHostAndArch(t *testing.T) {
+	c := NewCollector(Env{Hostname: func() (string, error) { return "ci-linux-3", nil }})
+	got := c.Collect(context.Background(), false).Info
+	if got.Host != "ci-linux-3" || !strings.Contains(got.Arch, "-") {
+		t.Errorf("got host %q arch %q, want ci-linux-3 and GOOS-GOARCH", got.Host, got.Arch)
+	}
+}
+
+func TestModuleName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"github.com/pony-build/pony", "pony"},
+		{"github.com/acme/widget/v3", "widget"},
+		{"example.com/v2", "example.com"},
+		{"tool", "tool"},
+		{"gopkg.in/yaml.v3", "yaml.v3"},
+	} {
+		if got := moduleName(tc.in); got != tc.want {
+			t.Errorf("moduleName(%q): got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Spool is a directory of bags waiting to be sent: one JSON file per bag
+// (an Envelope), written atomically, and beside a bag the server refused, a
+// FILE.error holding the server's answer.
+type Spool struct {
+	Dir string
+}
+
+// DefaultSpoolDir is the spool under the user's cache directory.
+func DefaultSpoolDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "pony-report", "spool")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("pony-report-spool-%d", os.Getuid()))
+}
+
+const (
+	spoolExt = ".json"
+	errorExt = ".error"
+	lockName = ".lock"
+)
+
+// Save writes env into the spool atomically (a temporary file, fsync,
+// rename, fsync of the directory) and returns its path. Saving the same bag
+// twice writes one file.
+func (s *Spool) Save(env *Envelope) (string, error) {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return "", fmt.Errorf("create spool: %w", err)
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		return "", fmt.Errorf("encode spooled bag: %w", err)
+	}
+	name := filepath.Join(s.Dir, env.Created.UTC().Format("20060102T150405Z")+"-"+safeKey(env.IdempotencyKey)+spoolExt)
+	if err := writeAtomic(name, b); err != nil {
+		return "", fmt.Errorf("spool bag: %w", err)
+	}
+	return name, nil
+}
+
+// safeKey keeps a key usable as part of a file name.
+func safeKey(k string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, k)
+}
+
+func writeAtomic(name string, data []byte) error {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op once renamed
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // best effort: not every platform syncs directories
+		d.Close()
+	}
+	return nil
+}
+
+// Spooled is one bag in the spool.
+type Spooled struct {
+	Path     string
+	Envelope *Envelope
+	// LastError is the server's answer the last time it refused this bag.
+	LastError string
+	// Err is set when the file cannot be read; Envelope is nil then.
+	Err error
+}
+
+// List returns the spooled bags, oldest first. A missing spool is empty.
+func (s *Spool) List() ([]Spooled, error) {
+	ents, err := os.ReadDir(s.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read spool: %w", err)
+	}
+	var out []Spooled
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") || !strings.HasSuffix(n, spoolExt) {
+			continue
+		}
+		p := filepath.Join(s.Dir, n)
+		sp := Spooled{Path: p}
+		sp.Envelope, sp.Err = readEnvelope(p)
+		if b, err := os.ReadFile(p + errorExt); err == nil {
+			sp.LastError = strings.TrimSpace(string(b))
+		}
+		out = append(out, sp)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+func readEnvelope(p string) (*Envelope, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return decodeEnvelope(p, b)
+}
+
+func decodeEnvelope(p string, b []byte) (*Envelope, error) {
+	var env Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("%s: not a spooled bag: %w", p, err)
+	}
+	switch {
+	case env.IdempotencyKey == "":
+		return nil, fmt.Errorf("%s: not a spooled bag: no idempotency_key", p)
+	case env.Server == "":
+		return nil, fmt.Errorf("%s: not a spooled bag: no server", p)
+	case len(env.Bag) == 0 || env.Bag[0] != '{':
+		return nil, fmt.Errorf("%s: not a spooled bag: bag is not a JSON object", p)
+	}
+	return &env, nil
+}
+
+// removeStaleTemps deletes temporary files left by a Save that crashed.
+// A Save in progress is not under the lock, so only old ones go.
+func (s *Spool) removeStaleTemps() {
+	tmps, _ := filepath.Glob(filepath.Join(s.Dir, ".tmp-*"))
+	for _, p := range tmps {
+		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.Remove(p)
+		}
+	}
+}
+
+// remove deletes a sent bag and its error note.
+func (s *Spool) remove(p string) error {
+	os.Remove(p + errorExt)
+	return os.Remove(p)
+}
+
+// noteError saves the server's refusal beside the bag.
+func (s *Spool) noteError(p string, err error) {
+	msg := fmt.Sprintf("%s %v\n", time.Now().UTC().Format(time.RFC3339), err)
+	_ = writeAtomic(p+errorExt, []byte(msg))
+}
+
+// SaveRefused spools env and saves the server's refusal beside it.
+func (s *Spool) SaveRefused(env *Envelope, err error) (string, error) {
+	p, serr := s.Save(env)
+	if serr != nil {
+		return "", serr
+	}
+	s.noteError(p, err)
+	return p, nil
+}
+
+// FlushOptions configure Flush.
+type FlushOptions struct {
+	// Server, when set, limits the flush to bags for that server.
+	Server string
+	// Wait waits for another flush to finish; without it, Flush returns
+	// ErrBusy at once when another one holds the spool.
+	Wait bool
+}
+
+// ErrBusy is returned by Flush when another flush holds the spool.
+var ErrBusy = errors.New("another pony-report is flushing this spool")
+
+// FlushReport says what a flush did.
+type FlushReport struct {
+	// Sent are the bags the server took, now removed from the spool.
+	Sent []Spooled
+	// Remaining are the bags still spooled, each with the reason.
+	Remaining []Spooled
+}
+
+// Flush sends every spooled bag to the server recorded with it, oldest
+// first, each with its own idempotency key, and removes a bag only once the
+// server answered 2xx. It holds an exclusive lock on the spool meanwhile, so
+// that two flushes never send one bag twice. Once a server cannot be reached,
+// its other bags wait for the next flush.
+func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (FlushReport, error) {
+	var rep FlushReport
+	if _, err := os.Stat(s.Dir); errors.Is(err, os.ErrNotExist) {
+		return rep, nil
+	}
+	unlock, err := lockSpool(ctx, filepath.Join(s.Dir, lockName), opts.Wait)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
+	s.removeStaleTemps()
+	list, err := s.List()
+	if err != nil {
+		return rep, err
+	}
+	down := map[string]error{}
+	for _, sp := range list {
+		if sp.Err != nil {
+			rep.Remaining = append(rep.Remaining, sp)
+			continue
+		}
+		if opts.Server != "" && !sameServer(sp.Envelope.Server, opts.Server) {
+			continue
+		}
+		if err := down[sp.Envelope.Server]; err != nil {
+			sp.Err = err
+			rep.Remaining = append(rep.Remaining, sp)
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			sp.Err = err
+			rep.Remaining = append(rep.Remaining, sp)
+			continue
+		}
+		_, err := sender.Send(ctx, sp.Envelope)
+		if err == nil {
+			if err := s.remove(sp.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				// Sent, but it would be sent again: the key makes that safe.
+				sp.Err = fmt.Errorf("sent, but could not remove it: %w", err)
+				rep.Remaining = append(rep.Remaining, sp)
+				continue
+			}
+			rep.Sent = append(rep.Sent, sp)
+			continue
+		}
+		sp.Err = err
+		var se *ServerError
+		if errors.As(err, &se) {
+			s.noteError(sp.Path, err)
+			sp.LastError = err.Error()
+		} else {
+			down[sp.Envelope.Server] = err
+		}
+		rep.Remaining = append(rep.Remaining, sp)
+	}
+	return rep, nil
+}
+
+func sameServer(a, b string) bool {
+	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
+}

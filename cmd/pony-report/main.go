@@ -1,0 +1,18 @@
+// Command pony-report turns test runners' output (go test -json, JUnit XML,
+// TAP) into a result bag and sends it to pony-server. Run
+// `pony-report --help` for its commands.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
