@@ -9,6 +9,12 @@ import (
 	"sort"
 )
 
+// ExtraPassingOutput is how many more lines of log output each passing test
+// prints. Zero gives each format's usual shape; a larger value grows the
+// stream with passing tests' chatter only, to show that a parser's memory
+// does not grow with it (scripts/peak-rss.sh).
+var ExtraPassingOutput int
+
 // Generator writes a report holding about n tests.
 type Generator func(w io.Writer, n int) error
 

@@ -41,6 +41,9 @@ func tapReport(w io.Writer, n int) error {
 			fmt.Fprintf(bw, "ok %d - test %d # TODO passes already\n  ---\n  duration_ms: 0.2\n  ...\n", i, i)
 		default:
 			fmt.Fprintf(bw, "ok %d - test %d\n  ---\n  duration_ms: 0.%04d\n  ...\n", i, i, i%10000)
+			for x := 0; x < ExtraPassingOutput; x++ {
+				fmt.Fprintf(bw, "# cache lookup %d for item %d: hit\n", x, i)
+			}
 		}
 		if i%100 == 0 {
 			fmt.Fprintf(bw, "# progress: %d tests\nsome output from the code under test, line %d\n", num, i)

@@ -17,6 +17,7 @@ func main() {
 	format := flag.String("format", "", "report format: gotest, junit or tap")
 	n := flag.Int("n", 50000, "number of tests")
 	out := flag.String("o", "-", "output file, - for standard output")
+	flag.IntVar(&benchgen.ExtraPassingOutput, "passing-output", 0, "extra log lines printed by each passing test")
 	flag.Parse()
 	if err := run(*format, *n, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "benchgen:", err)
