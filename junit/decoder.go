@@ -85,7 +85,7 @@ func (c *Counts) count(s pony.Status) {
 // Decoder reads a JUnit XML report one <testcase> at a time. See the
 // package documentation for the mapping onto pony.TestResult.
 type Decoder struct {
-	x    *xml.Decoder
+	lx   *lexer
 	opts Options
 	// outCap and stepCap are the resolved caps (0: none).
 	outCap, stepCap int
@@ -107,6 +107,9 @@ type Decoder struct {
 	suiteOut, suiteErr pony.TailBuffer
 	tc                 testcase
 	part               part
+	// lastClass and lastFile are the last classname and file attributes
+	// read, reused while the next testcases repeat them.
+	lastClass, lastFile string
 }
 
 type suite struct {
@@ -120,12 +123,8 @@ type suite struct {
 
 // NewDecoder returns a Decoder reading r.
 func NewDecoder(r io.Reader, opts Options) *Decoder {
-	x := xml.NewDecoder(r)
-	x.Strict = true
-	x.Entity = xml.HTMLEntity
-	x.CharsetReader = charsetReader
 	d := &Decoder{
-		x:        x,
+		lx:       newLexer(r, charsetReader),
 		opts:     opts,
 		outCap:   capOf(opts.OutputCap, pony.DefaultLimits.Output),
 		stepCap:  capOf(opts.StepOutputCap, pony.DefaultLimits.StepOutput),
@@ -177,23 +176,23 @@ func (d *Decoder) Started() bool { return d.rootSeen }
 
 // fail builds the decoder's InputError at the current position.
 func (d *Decoder) fail(err error) error {
-	line, _ := d.x.InputPos()
-	return &pony.InputError{File: d.opts.File, Line: line, Offset: d.x.InputOffset(), Err: err}
+	return &pony.InputError{File: d.opts.File, Line: d.lx.line, Offset: d.lx.offset(), Err: err}
 }
 
-// token reads the next raw token, keeping the element stack and checking
-// that end tags match (RawToken does not).
-func (d *Decoder) token() (xml.Token, error) {
-	tok, err := d.x.RawToken()
+// token reads the next raw token into d.lx, keeping the element stack and
+// checking that end tags match (the lexer, like encoding/xml's RawToken,
+// does not).
+func (d *Decoder) token() error {
+	err := d.lx.next()
 	if err != nil {
 		if err == io.EOF {
 			if !d.rootSeen {
-				return nil, d.fail(fmt.Errorf("%w: no XML element found", ErrNotJUnit))
+				return d.fail(fmt.Errorf("%w: no XML element found", ErrNotJUnit))
 			}
 			if len(d.stack) > 0 {
-				return nil, d.fail(fmt.Errorf("%w: %s still open", ErrTruncated, d.openElements()))
+				return d.fail(fmt.Errorf("%w: %s still open", ErrTruncated, d.openElements()))
 			}
-			return nil, io.EOF
+			return io.EOF
 		}
 		var se *xml.SyntaxError
 		if errors.As(err, &se) {
@@ -204,46 +203,58 @@ func (d *Decoder) token() (xml.Token, error) {
 			} else if strings.Contains(se.Msg, "unexpected EOF") {
 				ie.(*pony.InputError).Err = fmt.Errorf("%w: malformed XML: %s; %s still open", ErrTruncated, se.Msg, d.openElements())
 			}
-			return nil, ie
+			return ie
 		}
 		if !d.rootSeen {
-			return nil, d.fail(fmt.Errorf("%w: %w", ErrNotJUnit, err))
+			return d.fail(fmt.Errorf("%w: %w", ErrNotJUnit, err))
 		}
-		return nil, d.fail(fmt.Errorf("read XML: %w", err))
+		return d.fail(fmt.Errorf("read XML: %w", err))
 	}
-	switch t := tok.(type) {
-	case xml.StartElement:
+	lx := d.lx
+	switch lx.kind {
+	case tokStart:
 		if len(d.stack) == 0 {
-			if t.Name.Local != "testsuites" && t.Name.Local != "testsuite" {
+			if string(lx.local) != "testsuites" && string(lx.local) != "testsuite" {
 				if !d.rootSeen {
-					return nil, d.fail(fmt.Errorf("%w: the root element is <%s>, want <testsuites> or <testsuite>", ErrNotJUnit, qname(t.Name)))
+					return d.fail(fmt.Errorf("%w: the root element is <%s>, want <testsuites> or <testsuite>", ErrNotJUnit, lx.qname()))
 				}
-				return nil, d.fail(fmt.Errorf("unexpected element <%s> after the root element", qname(t.Name)))
+				return d.fail(fmt.Errorf("unexpected element <%s> after the root element", lx.qname()))
 			}
 			d.rootSeen = true
 		}
-		d.stack = append(d.stack, t.Name.Local)
-	case xml.EndElement:
+		d.stack = append(d.stack, d.intern(lx.local))
+	case tokEnd:
 		if len(d.stack) == 0 {
-			return nil, d.fail(fmt.Errorf("malformed XML: unexpected end element </%s>", qname(t.Name)))
+			return d.fail(fmt.Errorf("malformed XML: unexpected end element </%s>", lx.qname()))
 		}
-		if top := d.stack[len(d.stack)-1]; top != t.Name.Local {
-			return nil, d.fail(fmt.Errorf("malformed XML: element <%s> closed by </%s>", top, qname(t.Name)))
+		if top := d.stack[len(d.stack)-1]; top != string(lx.local) {
+			return d.fail(fmt.Errorf("malformed XML: element <%s> closed by </%s>", top, lx.qname()))
 		}
 		d.stack = d.stack[:len(d.stack)-1]
-	case xml.CharData:
-		if !d.rootSeen && len(bytes.TrimLeft(bytes.TrimSpace(t), "\ufeff")) > 0 {
-			return nil, d.fail(fmt.Errorf("%w: text before any XML element: %s", ErrNotJUnit, quoteHead(t)))
+	case tokText:
+		if !d.rootSeen && len(bytes.TrimLeft(bytes.TrimSpace(lx.text), "\ufeff")) > 0 {
+			return d.fail(fmt.Errorf("%w: text before any XML element: %s", ErrNotJUnit, quoteHead(lx.text)))
 		}
 	}
-	return tok, nil
+	return nil
 }
 
-func qname(n xml.Name) string {
-	if n.Space != "" {
-		return n.Space + ":" + n.Local
+// knownNames are the element names JUnit files use most, kept as strings
+// on the element stack without allocating.
+var knownNames = [...]string{
+	"testsuites", "testsuite", "testcase", "failure", "error", "skipped",
+	"system-out", "system-err", "properties", "property", "flakyFailure",
+	"flakyError", "rerunFailure", "rerunError", "stackTrace",
+}
+
+// intern returns name as a string, without allocating for known names.
+func (d *Decoder) intern(name []byte) string {
+	for _, k := range knownNames {
+		if string(name) == k {
+			return k
+		}
 	}
-	return n.Local
+	return string(name)
 }
 
 func quoteHead(b []byte) string {
@@ -272,26 +283,27 @@ func (d *Decoder) openElements() string {
 // the end or an error.
 func (d *Decoder) advance() error {
 	for len(d.pending) == 0 {
-		tok, err := d.token()
-		if err != nil {
+		if err := d.token(); err != nil {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		lx := d.lx
+		switch lx.kind {
+		case tokStart:
 			parent := ""
-			if n := len(d.stack); n >= 2 {
+			n := len(d.stack)
+			if n >= 2 {
 				parent = d.stack[n-2]
 			}
-			switch t.Name.Local {
+			switch name := d.stack[n-1]; name {
 			case "testsuite":
 				d.counts.Suites++
-				s := suite{name: attr(t.Attr, "name")}
-				s.tests = atoi(attr(t.Attr, "tests"))
-				s.failures = atoi(attr(t.Attr, "failures"))
-				s.errors = atoi(attr(t.Attr, "errors"))
+				s := suite{name: lx.attrString("name")}
+				s.tests = lx.attrInt("tests")
+				s.failures = lx.attrInt("failures")
+				s.errors = lx.attrInt("errors")
 				d.suites = append(d.suites, s)
 			case "testcase":
-				if err := d.readTestcase(t); err != nil {
+				if err := d.readTestcase(); err != nil {
 					return err
 				}
 			case "system-out", "system-err":
@@ -302,7 +314,7 @@ func (d *Decoder) advance() error {
 					continue
 				}
 				buf := &d.suiteOut
-				if t.Name.Local == "system-err" {
+				if name == "system-err" {
 					buf = &d.suiteErr
 				}
 				if err := d.readSuiteOutput(buf); err != nil {
@@ -315,7 +327,7 @@ func (d *Decoder) advance() error {
 					}
 					continue
 				}
-				if err := d.readSuiteError(t); err != nil {
+				if err := d.readSuiteError(name); err != nil {
 					return err
 				}
 			case "properties":
@@ -323,8 +335,8 @@ func (d *Decoder) advance() error {
 					return err
 				}
 			}
-		case xml.EndElement:
-			if t.Name.Local == "testsuite" && len(d.suites) > 0 {
+		case tokEnd:
+			if string(lx.local) == "testsuite" && len(d.suites) > 0 {
 				d.endSuite()
 			}
 		}
@@ -332,13 +344,13 @@ func (d *Decoder) advance() error {
 	return nil
 }
 
-func attr(attrs []xml.Attr, name string) string {
-	for i := range attrs {
-		if attrs[i].Name.Local == name {
-			return attrs[i].Value
-		}
+// attrInt reads an attribute as atoi does.
+func (l *lexer) attrInt(name string) int {
+	v, _ := l.attr(name)
+	if len(v) > 64 {
+		return 0
 	}
-	return ""
+	return atoi(string(v))
 }
 
 // skip reads to the end of the element just opened.
@@ -349,16 +361,15 @@ func (d *Decoder) skip() error { return d.text(nil) }
 func (d *Decoder) text(p *part) error {
 	depth := len(d.stack)
 	for {
-		tok, err := d.token()
-		if err != nil {
+		if err := d.token(); err != nil {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
+		switch d.lx.kind {
+		case tokText:
 			if p != nil {
-				p.write(t)
+				p.write(d.lx.text)
 			}
-		case xml.EndElement:
+		case tokEnd:
 			if len(d.stack) < depth {
 				return nil
 			}
@@ -413,13 +424,15 @@ func (p *part) write(b []byte) {
 	p.last = b[len(b)-1]
 }
 
-// end closes the part; it returns the part's first line, for messages.
-func (p *part) end() string {
+// end closes the part.
+func (p *part) end() {
 	if p.wrote && p.last != '\n' {
 		p.w.WriteString("\n")
 	}
-	return firstLineBytes(p.head)
 }
+
+// first returns the part's first line, for messages.
+func (p *part) first() string { return firstLineBytes(p.head) }
 
 func (d *Decoder) currentSuite() string {
 	if n := len(d.suites); n > 0 {
@@ -441,23 +454,23 @@ func (d *Decoder) readSuiteOutput(buf *pony.TailBuffer) error {
 
 // readSuiteError turns an <error> or <failure> directly inside a
 // <testsuite> into an entry for the suite.
-func (d *Decoder) readSuiteError(start xml.StartElement) error {
+func (d *Decoder) readSuiteError(kind string) error {
+	msg := d.lx.attrString("message")
 	body := pony.TailBuffer{Max: d.outCap}
 	d.part.begin(&body, "")
 	if err := d.text(&d.part); err != nil {
 		return err
 	}
-	first := d.part.end()
+	d.part.end()
 	st := pony.StatusError
-	if start.Name.Local == "failure" {
+	if kind == "failure" {
 		st = pony.StatusFail
 	}
-	msg := attr(start.Attr, "message")
 	if msg == "" {
-		msg = first
+		msg = d.part.first()
 	}
 	if msg == "" {
-		msg = "testsuite reports an " + start.Name.Local
+		msg = "testsuite reports an " + kind
 	}
 	if n := len(d.suites); n > 0 {
 		d.suites[n-1].reported = true
@@ -524,10 +537,17 @@ type verdict struct {
 }
 
 type rerun struct {
-	status  pony.Status
-	message string
-	time    string
-	output  string
+	status   pony.Status
+	message  string
+	duration float64
+	output   string
+}
+
+// tcAttrs are the attributes of a testcase's start tag that it keeps.
+type tcAttrs struct {
+	name, classname, file string
+	duration              float64
+	line                  int
 }
 
 func (tc *testcase) init(max int) {
@@ -544,52 +564,112 @@ func (tc *testcase) reset() {
 
 // readTestcase reads one <testcase> whose start tag was just read and
 // queues its entries.
-func (d *Decoder) readTestcase(start xml.StartElement) error {
-	err := d.readTestcaseBody(start)
-	if err != nil {
-		if name := attr(start.Attr, "name"); name != "" {
-			if ie, ok := err.(*pony.InputError); ok {
-				ie.Err = fmt.Errorf("%w (in testcase %q)", ie.Err, name)
+func (d *Decoder) readTestcase() error {
+	lx := d.lx
+	var a tcAttrs
+	var firstName []byte // errors name the testcase by its first name attribute
+	for i := range lx.attrs {
+		at := &lx.attrs[i]
+		v := lx.abuf[at.value[0]:at.value[1]]
+		switch string(lx.abuf[at.local[0]:at.local[1]]) {
+		case "name":
+			a.name = string(v)
+			if firstName == nil {
+				firstName = v
 			}
+		case "classname":
+			if string(v) != d.lastClass {
+				d.lastClass = string(v)
+			}
+			a.classname = d.lastClass
+		case "time":
+			a.duration = secondsBytes(v)
+		case "file":
+			if string(v) != d.lastFile {
+				d.lastFile = string(v)
+			}
+			a.file = d.lastFile
+		case "line":
+			a.line = 0
+			if len(v) <= 64 {
+				a.line = atoi(string(v))
+			}
+		}
+	}
+	first := ""
+	if len(firstName) > 0 {
+		first = a.name
+		if string(firstName) != a.name {
+			first = string(firstName)
+		}
+	}
+	err := d.readTestcaseBody(&a)
+	if err != nil && first != "" {
+		if ie, ok := err.(*pony.InputError); ok {
+			ie.Err = fmt.Errorf("%w (in testcase %q)", ie.Err, first)
 		}
 	}
 	return err
 }
 
-func (d *Decoder) readTestcaseBody(start xml.StartElement) error {
+// secondsBytes is seconds on bytes; a plain decimal ("0.125") is read
+// without allocating.
+func secondsBytes(v []byte) float64 {
+	plain := len(v) > 0 && len(v) <= 32
+	for _, c := range v {
+		if (c < '0' || c > '9') && c != '.' {
+			plain = false
+			break
+		}
+	}
+	if !plain {
+		return seconds(string(v))
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return seconds(string(v))
+	}
+	return f
+}
+
+func (d *Decoder) readTestcaseBody(a *tcAttrs) error {
 	tc := &d.tc
 	tc.reset()
 	depth := len(d.stack)
+	lx := d.lx
 	for {
-		tok, err := d.token()
-		if err != nil {
+		if err := d.token(); err != nil {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
+		switch lx.kind {
+		case tokEnd:
 			if len(d.stack) < depth {
-				d.finishTestcase(start)
+				d.finishTestcase(a)
 				return nil
 			}
-		case xml.StartElement:
-			switch t.Name.Local {
+		case tokStart:
+			switch name := d.stack[len(d.stack)-1]; name {
 			case "failure", "error", "skipped":
+				v := verdict{
+					kind:    name,
+					message: lx.attrString("message"),
+					typ:     lx.attrString("type"),
+				}
 				d.part.begin(&tc.output, "")
 				if err := d.text(&d.part); err != nil {
 					return err
 				}
-				tc.verdicts = append(tc.verdicts, verdict{
-					kind:    t.Name.Local,
-					message: attr(t.Attr, "message"),
-					typ:     attr(t.Attr, "type"),
-					first:   d.part.end(),
-				})
+				d.part.end()
+				if v.message == "" {
+					v.first = d.part.first()
+				}
+				tc.verdicts = append(tc.verdicts, v)
 			case "flakyFailure", "flakyError", "rerunFailure", "rerunError":
-				r, err := d.readRerun(t)
+				r, err := d.readRerun(name)
 				if err != nil {
 					return err
 				}
-				if strings.HasPrefix(t.Name.Local, "flaky") {
+				if strings.HasPrefix(name, "flaky") {
 					tc.flaky = append(tc.flaky, r)
 				} else {
 					tc.reruns = append(tc.reruns, r)
@@ -613,13 +693,16 @@ func (d *Decoder) readTestcaseBody(start xml.StartElement) error {
 	}
 }
 
-func (d *Decoder) readRerun(start xml.StartElement) (rerun, error) {
+func (d *Decoder) readRerun(kind string) (rerun, error) {
+	lx := d.lx
 	r := rerun{
 		status:  pony.StatusFail,
-		message: attr(start.Attr, "message"),
-		time:    attr(start.Attr, "time"),
+		message: lx.attrString("message"),
 	}
-	if strings.HasSuffix(start.Name.Local, "Error") {
+	if v, _ := lx.attr("time"); len(v) > 0 {
+		r.duration = secondsBytes(v)
+	}
+	if strings.HasSuffix(kind, "Error") {
 		r.status = pony.StatusError
 	}
 	out := pony.TailBuffer{Max: d.outCap}
@@ -627,33 +710,32 @@ func (d *Decoder) readRerun(start xml.StartElement) (rerun, error) {
 	p.begin(&out, "")
 	depth := len(d.stack)
 	for {
-		tok, err := d.token()
-		if err != nil {
+		if err := d.token(); err != nil {
 			return r, err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			p.write(t)
-		case xml.EndElement:
+		switch lx.kind {
+		case tokText:
+			p.write(lx.text)
+		case tokEnd:
 			if len(d.stack) < depth {
-				first := p.end()
+				p.end()
 				r.output = out.String()
 				if r.message == "" {
-					r.message = first
+					r.message = p.first()
 				}
 				return r, nil
 			}
-		case xml.StartElement:
-			switch t.Name.Local {
+		case tokStart:
+			switch name := d.stack[len(d.stack)-1]; name {
 			case "stackTrace", "system-out", "system-err":
 				p.end()
 				d.part.begin(&out, "")
 				if err := d.text(&d.part); err != nil {
 					return r, err
 				}
-				first := d.part.end()
-				if r.message == "" && t.Name.Local == "stackTrace" {
-					r.message = first
+				d.part.end()
+				if r.message == "" && name == "stackTrace" {
+					r.message = d.part.first()
 				}
 				p.begin(&out, "")
 			default:
@@ -667,28 +749,29 @@ func (d *Decoder) readRerun(start xml.StartElement) (rerun, error) {
 
 func (d *Decoder) readProperties() error {
 	depth := len(d.stack)
+	lx := d.lx
 	for {
-		tok, err := d.token()
-		if err != nil {
+		if err := d.token(); err != nil {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
+		switch lx.kind {
+		case tokEnd:
 			if len(d.stack) < depth {
 				return nil
 			}
-		case xml.StartElement:
-			if t.Name.Local != "property" {
+		case tokStart:
+			if string(lx.local) != "property" {
 				if err := d.skip(); err != nil {
 					return err
 				}
 				continue
 			}
-			name := attr(t.Attr, "name")
+			name := lx.attrString("name")
 			value, hasValue := "", false
-			for _, a := range t.Attr {
-				if a.Name.Local == "value" {
-					value, hasValue = a.Value, true
+			for i := range lx.attrs {
+				a := &lx.attrs[i]
+				if string(lx.abuf[a.local[0]:a.local[1]]) == "value" {
+					value, hasValue = string(lx.abuf[a.value[0]:a.value[1]]), true
 				}
 			}
 			if hasValue {
@@ -713,23 +796,9 @@ func (d *Decoder) readProperties() error {
 }
 
 // finishTestcase turns the testcase just read into entries.
-func (d *Decoder) finishTestcase(start xml.StartElement) {
+func (d *Decoder) finishTestcase(a *tcAttrs) {
 	tc := &d.tc
-	var name, classname, timeAttr, file, line string
-	for _, a := range start.Attr {
-		switch a.Name.Local {
-		case "name":
-			name = a.Value
-		case "classname":
-			classname = a.Value
-		case "time":
-			timeAttr = a.Value
-		case "file":
-			file = a.Value
-		case "line":
-			line = a.Value
-		}
-	}
+	name, classname := a.name, a.classname
 	if name == "" {
 		d.unnamed++
 		name = fmt.Sprintf("(unnamed testcase %d)", d.unnamed)
@@ -742,10 +811,10 @@ func (d *Decoder) finishTestcase(start xml.StartElement) {
 		Suite:    suiteName,
 		Name:     name,
 		Status:   pony.StatusPass,
-		Duration: seconds(timeAttr),
-		File:     file,
+		Duration: a.duration,
+		File:     a.file,
+		Line:     a.line,
 	}
-	main.Line = atoi(line)
 
 	// The deciding element: the first error, else the first failure, else
 	// the first skipped.
@@ -843,7 +912,7 @@ func (d *Decoder) rerunEntry(main pony.TestResult, r rerun, k pony.TestKey) pony
 		Suite:    main.Suite,
 		Name:     main.Name,
 		Status:   r.status,
-		Duration: seconds(r.time),
+		Duration: r.duration,
 		Attempt:  d.attempt(k),
 		Message:  pony.CapTail(r.message, d.outCap),
 		Output:   pony.CapTail(r.output, d.outCap),
