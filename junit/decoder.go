@@ -795,6 +795,11 @@ func (d *Decoder) readProperties() error {
 	}
 }
 
+// nodePlaceholderClass is the classname node's junit reporter writes on
+// every testcase; it names nothing, so the enclosing suite (node's describe
+// block) is the suite instead.
+const nodePlaceholderClass = "test"
+
 // finishTestcase turns the testcase just read into entries.
 func (d *Decoder) finishTestcase(a *tcAttrs) {
 	tc := &d.tc
@@ -804,7 +809,7 @@ func (d *Decoder) finishTestcase(a *tcAttrs) {
 		name = fmt.Sprintf("(unnamed testcase %d)", d.unnamed)
 	}
 	suiteName := classname
-	if suiteName == "" {
+	if suiteName == "" || suiteName == nodePlaceholderClass {
 		suiteName = d.currentSuite()
 	}
 	main := pony.TestResult{

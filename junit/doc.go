@@ -19,7 +19,10 @@
 //     element found. <testsuite> may nest; a <testcase> outside any suite is
 //     read too.
 //   - Suite: the testcase's classname when present, else the name of the
-//     innermost enclosing <testsuite>.
+//     innermost enclosing <testsuite>. node's junit reporter writes
+//     classname="test" on every testcase, which names nothing: that
+//     classname is read as absent, so a node test's suite is its describe
+//     block (and "" at the top level).
 //   - Name: the testcase's name; a testcase without one is named
 //     "(unnamed testcase N)", N counting from 1 in the report, so that two
 //     unnamed testcases stay two tests.

@@ -587,7 +587,7 @@ func (d *refDecoder) finishTestcase(start xml.StartElement) {
 		name = fmt.Sprintf("(unnamed testcase %d)", d.unnamed)
 	}
 	suiteName := classname
-	if suiteName == "" {
+	if suiteName == "" || suiteName == nodePlaceholderClass {
 		suiteName = d.currentSuite()
 	}
 	main := pony.TestResult{

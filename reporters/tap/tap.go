@@ -20,8 +20,8 @@
 //     of `prove -v`, whose sections are named by their file (t/foo.t).
 //   - A test without a description is named by its number, "#3". Two test
 //     points with the same name under the same parent are different tests in
-//     TAP (it has no reruns), so the later ones get their number appended,
-//     "name #7", lest they read as attempts of one test.
+//     TAP (it has no reruns), so the later ones get " #2", " #3"…
+//     appended, lest they read as attempts of one test.
 //   - The YAML block's message (node's error) is the Message; at, location
 //     (and Test::More's "at FILE line N." comment) give File and Line;
 //     duration_ms (and node-tap's `# time=`) the Duration. Other one-line
@@ -45,6 +45,8 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,7 +144,7 @@ func Parse(ctx context.Context, r io.Reader, opts Options) (*pony.Step, *Summary
 			}
 		}
 		chunk, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
+		if err == bufio.ErrBufferFull { // ReadSlice's own, never wrapped
 			if len(long)+len(chunk) <= maxLine {
 				long = append(long, chunk...)
 			} else if len(long) < maxLine {
@@ -164,8 +166,12 @@ func Parse(ctx context.Context, r io.Reader, opts Options) (*pony.Step, *Summary
 			}
 			p.line++
 			p.lastNL = len(line) > 0 && line[len(line)-1] == '\n'
-			line = bytes.TrimSuffix(line, []byte{'\n'})
-			line = bytes.TrimSuffix(line, []byte{'\r'})
+			if p.lastNL {
+				line = line[:len(line)-1]
+			}
+			if len(line) > 0 && line[len(line)-1] == '\r' {
+				line = line[:len(line)-1]
+			}
 			p.handle(line)
 		}
 		if err != nil {
@@ -193,8 +199,12 @@ func Parse(ctx context.Context, r io.Reader, opts Options) (*pony.Step, *Summary
 // frame is one level of nesting: the top level, or a subtest.
 type frame struct {
 	indent int
-	// name is the subtest's name from its `# Subtest:` comment.
+	// rawName is the subtest's name from its `# Subtest:` comment, made a
+	// string (name) only when something needs it: most subtests are
+	// closed by their own test point, which names them.
+	rawName   []byte
 	name      string
+	named     bool
 	startLine int
 	// results buffers a subtest's entries until its parent's test point
 	// names them. The top level writes to the step directly.
@@ -202,7 +212,9 @@ type frame struct {
 	plan    *Plan
 	count   int
 	seen    []uint64
-	names   map[string]struct{}
+	// names holds the names of results once there are many of them; until
+	// then duplicates are found by looking through results.
+	names map[string]struct{}
 	// pend is the last test point, waiting for its YAML block and
 	// comments; nil when there is none. It points to pendBuf, reused.
 	pend    *pending
@@ -211,7 +223,11 @@ type frame struct {
 
 // pending is a test point read but not yet committed.
 type pending struct {
-	res       pony.TestResult
+	// name is the test's name, a string only once it is committed;
+	// suite and seconds (node-tap's `# time=`) go to its entry too.
+	name      []byte
+	suite     string
+	seconds   float64
 	ok        bool
 	directive byte // 's' skip, 't' todo, 0 none
 	reason    string
@@ -222,6 +238,10 @@ type pending struct {
 	comments  []string
 	diag      []diagEntry
 	hadYAML   bool
+	// dur is duration_ms in seconds, when hasDur; quickDiag reads it
+	// instead of putting it in diag.
+	dur    float64
+	hasDur bool
 }
 
 type parser struct {
@@ -239,17 +259,26 @@ type parser struct {
 
 	stack []*frame
 	spare []*frame
+	// children is point's buffer for a closed subtest's entries.
+	children []pony.TestResult
 	// chunks hold the top level's entries, assembled into Step.Tests at
 	// the end with one allocation.
-	chunks  [][]pony.TestResult
-	names   map[uint64]struct{}
-	seed    maphash.Seed
-	yamlBuf []byte
-	yamlEnd []int
-	suite   string // prove -v section
-	bailed  bool
-	nProbs  int
-	noteBuf []string
+	chunks [][]entry
+	// full holds the top-level entries that are not a plain pass; suites
+	// the suite names entries refer to.
+	full   []pony.TestResult
+	suites []string
+	arena  []byte
+	// seed and the rest hash names for dedupe.
+	seed        maphash.Seed
+	hashedSuite string
+	suiteHash   uint64
+	yamlBuf     []byte
+	yamlEnd     []int
+	suite       string // prove -v section
+	bailed      bool
+	nProbs      int
+	noteBuf     []string
 
 	// YAML block in progress.
 	inYAML    bool
@@ -350,7 +379,7 @@ func (p *parser) handle(line []byte) {
 	case ind == top.indent+4 && (kind == kindPoint || kind == kindPlan || kind == kindVersion || kind == kindSubtest):
 		// An indented subtest without a `# Subtest:` comment.
 		p.commit(top)
-		p.push(ind, "")
+		p.push(ind, nil)
 		top = p.stack[len(p.stack)-1]
 	case ind < top.indent:
 		f := p.frameAt(ind)
@@ -378,7 +407,7 @@ func (p *parser) handle(line []byte) {
 		p.comment(top, s)
 	case kindSubtest:
 		p.commit(top)
-		p.push(top.indent+4, strings.TrimSpace(strings.TrimPrefix(string(s[len("# Subtest"):]), ":")))
+		p.push(top.indent+4, bytes.TrimSpace(bytes.TrimPrefix(s[len("# Subtest"):], []byte(":"))))
 	case kindPoint:
 		p.point(top, s)
 	case kindPlan:
@@ -408,22 +437,35 @@ func (p *parser) frameAt(ind int) *frame {
 	return nil
 }
 
-func (p *parser) push(indent int, name string) {
+func (p *parser) push(indent int, name []byte) {
 	p.sawTAP = true
 	var f *frame
 	if n := len(p.spare); n > 0 {
 		f, p.spare = p.spare[n-1], p.spare[:n-1]
-		*f = frame{indent: indent, name: name, startLine: p.line, pendBuf: f.pendBuf, seen: f.seen[:0]}
+		// Field by field: a whole frame would be copied with a barrier
+		// while the GC runs. release cleared the rest.
+		f.indent, f.rawName, f.name, f.named = indent, append(f.rawName[:0], name...), "", false
+		f.startLine, f.count, f.seen = p.line, 0, f.seen[:0]
 	} else {
-		f = &frame{indent: indent, name: name, startLine: p.line}
+		f = &frame{indent: indent, rawName: append([]byte(nil), name...), startLine: p.line}
 	}
 	p.stack = append(p.stack, f)
 }
 
+// title is the subtest's name from its `# Subtest:` comment.
+func (f *frame) title() string {
+	if !f.named {
+		f.name, f.named = string(f.rawName), true
+	}
+	return f.name
+}
+
 // release returns a closed subtest's frame for reuse, once its entries
-// have been handed to its parent.
+// have been handed to its parent (which copies them).
 func (p *parser) release(f *frame) {
-	f.results, f.names, f.plan, f.pend = nil, nil, nil, nil
+	clear(f.results)
+	f.results = f.results[:0]
+	f.names, f.plan, f.pend, f.name = nil, nil, nil, ""
 	p.spare = append(p.spare, f)
 }
 
@@ -480,8 +522,17 @@ func classify(s []byte) lineKind {
 	return kindOther
 }
 
+// isMarker reports whether s is m followed by nothing but blanks.
 func isMarker(s []byte, m string) bool {
-	return string(bytes.TrimRight(s, " \t")) == m
+	if len(s) < len(m) || string(s[:len(m)]) != m {
+		return false
+	}
+	for _, c := range s[len(m):] {
+		if c != ' ' && c != '\t' {
+			return false
+		}
+	}
+	return true
 }
 
 // yamlLineOf takes a line inside a YAML block; it returns false when the
@@ -514,6 +565,12 @@ func (p *parser) endYAML(closed bool) {
 	if pd == nil {
 		return
 	}
+	if pd.ok && pd.directive == 0 && !pd.keep {
+		// A passing test keeps only its duration and location.
+		if !closed || p.quickDiag(pd) {
+			return
+		}
+	}
 	all := string(p.yamlBuf)
 	p.yamlLines = p.yamlLines[:0]
 	start := 0
@@ -531,6 +588,101 @@ func (p *parser) endYAML(closed bool) {
 		}
 	}
 }
+
+// quickDiag reads a passing test's YAML block for what commit keeps of
+// it, duration_ms, location and at, without making strings of the rest.
+// It does so when the block is flat, every line at one indentation (as it
+// is for most passing tests), and so gives what parseDiag would; otherwise
+// it returns false and the block is parsed in full.
+func (p *parser) quickDiag(pd *pending) bool {
+	base, start := -1, 0
+	for _, end := range p.yamlEnd {
+		l := p.yamlBuf[start:end]
+		start = end
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		ind := 0
+		for ind < len(l) && l[ind] == ' ' {
+			ind++
+		}
+		if base < 0 {
+			base = ind
+		} else if ind != base {
+			pd.diag, pd.hasDur = pd.diag[:0], false
+			return false
+		}
+		key, rest, ok := splitKeyBytes(l[base:])
+		if !ok {
+			continue
+		}
+		// With no line deeper than the key's, a value is its own line:
+		// a block scalar's indicator (`|`) leaves it empty.
+		if len(rest) > 0 && (rest[0] == '|' || rest[0] == '>') {
+			rest = nil
+		}
+		switch string(key) {
+		case "duration_ms":
+			var d float64
+			var ok bool
+			if len(rest) > 0 && (rest[0] == '\'' || rest[0] == '"') {
+				d, ok = duration(scalar(string(rest)))
+			} else {
+				d, ok = durationBytes(rest)
+			}
+			if ok {
+				pd.dur, pd.hasDur = d, true
+			}
+		case "location":
+			pd.diag = append(pd.diag, diagEntry{key: "location", val: scalar(string(rest))})
+		case "at":
+			pd.diag = append(pd.diag, diagEntry{key: "at", val: scalar(string(rest))})
+		}
+	}
+	return true
+}
+
+// duration reads duration_ms into seconds.
+func duration(v string) (float64, bool) {
+	ms, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(ms >= 0) {
+		return 0, false
+	}
+	return math.Round(ms*1e6) / 1e9, true
+}
+
+// durationBytes is duration for a plain scalar's bytes. A plain decimal
+// (`0.1234`) is read here, as strconv would read it: a mantissa and a
+// power of ten both exact in a float64 give the correctly rounded quotient
+// (strconv's own fast path). Anything else goes to strconv.
+func durationBytes(v []byte) (float64, bool) {
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for _, c := range v {
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot && digits > 0:
+			dot = true
+		default:
+			return duration(string(v))
+		}
+		if digits > 15 {
+			return duration(string(v))
+		}
+	}
+	if digits == 0 || dot && frac == 0 {
+		return duration(string(v))
+	}
+	ms := float64(mant) / pow10[frac]
+	return math.Round(ms*1e6) / 1e9, true
+}
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // comment attaches a comment to the pending failing test of its frame, or
 // writes it to the step's output.
@@ -550,20 +702,24 @@ func (p *parser) comment(f *frame, s []byte) {
 func (p *parser) point(f *frame, s []byte) {
 	p.sawTAP = true
 	pt := parsePoint(s)
-	var children []pony.TestResult
+	children := p.children[:0]
 	for p.stack[len(p.stack)-1] != f {
 		child := p.pop()
-		name := pt.desc
-		if name == "" {
-			name = child.name
+		if len(child.results) > 0 {
+			name := string(pt.desc)
+			if name == "" {
+				name = child.title()
+			}
+			children = append(children, prefixed(child.results, name)...)
 		}
-		children = append(children, prefixed(child.results, name)...)
 		p.release(child)
 	}
 	p.commit(f)
 	for i := range children {
 		p.emit(f, children[i])
 	}
+	clear(children)
+	p.children = children[:0]
 	f.count++
 	if f == p.stack[0] {
 		p.sum.Count++
@@ -600,20 +756,29 @@ func (p *parser) point(f *frame, s []byte) {
 			f.seen[w] |= 1 << (num % 64)
 		}
 	}
-	name := pt.desc
-	if name == "" {
-		name = "#" + strconv.Itoa(num)
-	}
 	pd := f.pendBuf
 	if pd == nil {
 		pd = &pending{}
 		f.pendBuf = pd
 	}
+	if len(pt.desc) > 0 {
+		pd.name = append(pd.name[:0], pt.desc...)
+	} else {
+		pd.name = strconv.AppendInt(append(pd.name[:0], '#'), int64(num), 10)
+	}
+	pd.suite, pd.seconds = p.suite, pt.seconds
+	pd.ok, pd.directive, pd.reason, pd.num, pd.line = pt.ok, pt.directive, pt.reason, num, p.line
+	pd.keep, pd.hadYAML, pd.dur, pd.hasDur = p.opts.KeepPassingOutput, false, 0, false
+	if len(pd.comments) > 0 {
+		clear(pd.comments)
+		pd.comments = pd.comments[:0]
+	}
+	if len(pd.diag) > 0 {
+		clear(pd.diag)
+		pd.diag = pd.diag[:0]
+	}
 	pd.out.Reset()
-	*pd = pending{ok: pt.ok, directive: pt.directive, reason: pt.reason, num: num, line: p.line,
-		keep: p.opts.KeepPassingOutput, out: pd.out, comments: pd.comments[:0], diag: pd.diag[:0]}
 	pd.out.Max = p.opts.OutputCap
-	pd.res = pony.TestResult{Suite: p.suite, Name: name, Duration: pt.seconds}
 	f.pend = pd
 }
 
@@ -651,13 +816,16 @@ func (p *parser) commit(f *frame) {
 		p.problem(p.yamlLine, "YAML block opened here is not closed with \"...\"", false)
 		p.endYAML(false)
 	}
-	r := pd.res
+	r := pony.TestResult{Suite: pd.suite, Duration: pd.seconds}
 	r.Status = statusOf(pd)
+	if pd.hasDur {
+		r.Duration = pd.dur
+	}
 	for _, e := range pd.diag {
 		switch e.key {
 		case "duration_ms":
-			if ms, err := strconv.ParseFloat(e.val, 64); err == nil && ms >= 0 {
-				r.Duration = math.Round(ms*1e6) / 1e9
+			if d, ok := duration(e.val); ok {
+				r.Duration = d
 			}
 		case "location", "at":
 			if r.File == "" {
@@ -696,65 +864,147 @@ func (p *parser) commit(f *frame) {
 		}
 		r.Output = pd.out.String()
 	}
+	if f == p.stack[0] {
+		p.emitTop(r, pd.name, true)
+		return
+	}
+	r.Name = string(pd.name)
 	p.emit(f, r)
 }
 
 // emit adds an entry to frame f, making its name unique among its siblings.
 func (p *parser) emit(f *frame, r pony.TestResult) {
 	if f != p.stack[0] {
-		if f.names == nil {
-			f.names = make(map[string]struct{})
-		}
-		if _, dup := f.names[r.Name]; dup {
+		if f.has(r.Name) {
 			base := r.Name
 			for n := 2; ; n++ {
 				r.Name = base + " #" + strconv.Itoa(n)
-				if _, dup := f.names[r.Name]; !dup {
+				if !f.has(r.Name) {
 					break
 				}
 			}
 		}
-		f.names[r.Name] = struct{}{}
+		if f.names != nil {
+			f.names[r.Name] = struct{}{}
+		}
 		f.results = append(f.results, r)
 		return
 	}
-	// The top level may hold a million names: keep their 64-bit hashes
-	// (suite included, as prove -v sections are separate namespaces).
-	if p.names == nil {
-		p.names = make(map[uint64]struct{}, 1024)
-		p.seed = maphash.MakeSeed()
+	p.emitTop(r, nil, false)
+}
+
+// emitTop adds an entry to the top level; when raw, name is its name,
+// not yet made a string (r.Name is not set).
+func (p *parser) emitTop(r pony.TestResult, name []byte, raw bool) {
+	// Duplicate names are found, and renamed, by tests at the end.
+	if len(p.suites) == 0 || p.suites[len(p.suites)-1] != r.Suite {
+		p.suites = append(p.suites, r.Suite)
 	}
-	h := p.nameHash(r.Suite, r.Name)
-	if _, dup := p.names[h]; dup {
-		base := r.Name
-		for n := 2; ; n++ {
-			r.Name = base + " #" + strconv.Itoa(n)
-			if h = p.nameHash(r.Suite, r.Name); !mapHas(p.names, h) {
-				break
-			}
+	e := entry{dur: r.Duration, suite: int32(len(p.suites) - 1)}
+	if r.Status != pony.StatusPass || r.Attempt != 0 || r.Message != "" || r.Output != "" ||
+		r.File != "" || r.Line != 0 || r.Properties != nil {
+		if raw {
+			r.Name = string(name)
 		}
+		if len(p.full) == cap(p.full) {
+			p.full = slices.Grow(p.full, max(64, len(p.full))) // append grows big slices by only 1.25
+		}
+		p.full = append(p.full, r)
+		e.full = int32(len(p.full))
+	} else {
+		e.off = len(p.arena)
+		if n := max(len(name), len(r.Name)); len(p.arena)+n > cap(p.arena) {
+			p.arena = slices.Grow(p.arena, max(4096, len(p.arena), n))
+		}
+		if raw {
+			p.arena = append(p.arena, name...)
+		} else {
+			p.arena = append(p.arena, r.Name...)
+		}
+		e.n = len(p.arena) - e.off
 	}
-	p.names[h] = struct{}{}
 	last := len(p.chunks) - 1
 	if last < 0 || len(p.chunks[last]) == cap(p.chunks[last]) {
-		p.chunks = append(p.chunks, make([]pony.TestResult, 0, 4096))
+		p.chunks = append(p.chunks, make([]entry, 0, 4096))
 		last++
 	}
-	p.chunks[last] = append(p.chunks[last], r)
+	p.chunks[last] = append(p.chunks[last], e)
 }
 
+// entry is a top-level result in short: most are passing tests that have
+// nothing but a name and a duration. Step.Tests is made from them at the
+// end, in one allocation.
+type entry struct {
+	// off and n place the name in parser.arena, which holds no pointers
+	// for the collector to follow until it becomes one string.
+	off, n int
+	dur    float64
+	suite  int32 // index in parser.suites
+	full   int32 // 1 + index in parser.full; 0 for a plain pass
+}
+
+// has reports whether a subtest already holds an entry named name.
+func (f *frame) has(name string) bool {
+	if f.names != nil {
+		_, ok := f.names[name]
+		return ok
+	}
+	for i := range f.results {
+		if f.results[i].Name == name {
+			return true
+		}
+	}
+	if len(f.results) >= 32 {
+		// A big subtest: a set is cheaper than looking through it.
+		f.names = make(map[string]struct{}, 2*len(f.results))
+		for i := range f.results {
+			f.names[f.results[i].Name] = struct{}{}
+		}
+	}
+	return false
+}
+
+// nameHash hashes a top-level entry's suite and name.
 func (p *parser) nameHash(suite, name string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(p.seed)
-	h.WriteString(suite)
-	h.WriteByte(0)
-	h.WriteString(name)
-	return h.Sum64()
+	if suite != p.hashedSuite {
+		p.hashedSuite, p.suiteHash = suite, maphash.String(p.seed, suite)
+	}
+	return maphash.String(p.seed, name) ^ bits.RotateLeft64(p.suiteHash, 29)
 }
 
-func mapHas(m map[uint64]struct{}, k uint64) bool {
-	_, ok := m[k]
-	return ok
+// hashSet is a set of 64-bit hashes, open addressed: cheaper than a map,
+// and its memory holds no pointers for the collector to follow.
+type hashSet struct {
+	slots []uint64
+	n     int
+}
+
+// newHashSet makes a set for n hashes.
+func newHashSet(n int) *hashSet {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return &hashSet{slots: make([]uint64, size)}
+}
+
+// add adds h, reporting false when it was there already. The set holds
+// at most the n it was made for.
+func (s *hashSet) add(h uint64) bool {
+	if h == 0 {
+		h = 1 // 0 marks an empty slot
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return true
+		case h:
+			return false
+		}
+	}
 }
 
 // tests assembles the top level's entries.
@@ -766,11 +1016,64 @@ func (p *parser) tests() []pony.TestResult {
 	if n == 0 {
 		return nil
 	}
-	out := make([]pony.TestResult, 0, n)
+	out := make([]pony.TestResult, n)
+	names := string(p.arena)
+	i := 0
 	for _, c := range p.chunks {
-		out = append(out, c...)
+		for _, e := range c {
+			if e.full > 0 {
+				out[i] = p.full[e.full-1]
+			} else {
+				// Field by field: out is zeroed, and a whole struct
+				// would be copied with a barrier while the GC runs.
+				t := &out[i]
+				if s := p.suites[e.suite]; s != "" {
+					t.Suite = s
+				}
+				t.Name, t.Status, t.Duration = names[e.off:e.off+e.n], pony.StatusPass, e.dur
+			}
+			i++
+		}
 	}
+	p.dedupe(out)
 	return out
+}
+
+// dedupe makes the top level's names unique: a name seen before (in the
+// same suite, as prove -v sections are separate namespaces) gets " #2",
+// " #3"… appended, the first of them not yet taken. It keeps 64-bit hashes
+// of the names, not the names; the common case, no duplicate at all, is
+// one pass, and only then are the names renamed in a second.
+func (p *parser) dedupe(out []pony.TestResult) {
+	p.seed = maphash.MakeSeed()
+	p.hashedSuite, p.suiteHash = "", maphash.String(p.seed, "")
+	set := newHashSet(len(out))
+	dup := false
+	for i := range out {
+		if !set.add(p.nameHash(out[i].Suite, out[i].Name)) {
+			dup = true
+			break
+		}
+	}
+	if !dup {
+		return
+	}
+	// A duplicate name: start again, renaming as the names come (each
+	// entry adds one name to the set, its final one).
+	set = newHashSet(len(out))
+	for i := range out {
+		r := &out[i]
+		if set.add(p.nameHash(r.Suite, r.Name)) {
+			continue
+		}
+		base := r.Name
+		for n := 2; ; n++ {
+			r.Name = base + " #" + strconv.Itoa(n)
+			if set.add(p.nameHash(r.Suite, r.Name)) {
+				break
+			}
+		}
+	}
 }
 
 // statusOf maps a test point onto pony's statuses.
@@ -873,9 +1176,9 @@ func (p *parser) plan(f *frame, s []byte) {
 	for p.stack[len(p.stack)-1] != f {
 		child := p.pop()
 		if child.count > 0 {
-			p.problem(child.startLine, fmt.Sprintf("subtest %q has no test point of its own", child.name), false)
+			p.problem(child.startLine, fmt.Sprintf("subtest %q has no test point of its own", child.title()), false)
 		}
-		for _, r := range prefixed(child.results, child.name) {
+		for _, r := range prefixed(child.results, child.title()) {
 			p.emit(f, r)
 		}
 		p.release(child)
@@ -931,10 +1234,10 @@ func (p *parser) closeAll(why string) {
 	for len(p.stack) > 1 {
 		child := p.pop()
 		if !p.bailed {
-			p.problem(child.startLine, fmt.Sprintf("subtest %q started here did not finish: %s", child.name, why), true)
+			p.problem(child.startLine, fmt.Sprintf("subtest %q started here did not finish: %s", child.title(), why), true)
 		}
 		parent := p.stack[len(p.stack)-1]
-		for _, r := range prefixed(child.results, child.name) {
+		for _, r := range prefixed(child.results, child.title()) {
 			p.emit(parent, r)
 		}
 		p.release(child)
@@ -950,13 +1253,15 @@ func (p *parser) checkPlan(f *frame, top bool) {
 	if f.plan == nil && f.count == 0 && !top {
 		return
 	}
-	where := "the input"
-	if !top {
-		where = fmt.Sprintf("subtest %q", f.name)
+	where := func() string {
+		if top {
+			return "the input"
+		}
+		return fmt.Sprintf("subtest %q", f.title())
 	}
 	if f.plan == nil {
 		if f.count > 0 || top {
-			p.problem(p.line, fmt.Sprintf("%s ended after %d tests without a plan (1..N line)", where, f.count), top)
+			p.problem(p.line, fmt.Sprintf("%s ended after %d tests without a plan (1..N line)", where(), f.count), top)
 		}
 		return
 	}
@@ -966,9 +1271,9 @@ func (p *parser) checkPlan(f *frame, top bool) {
 	}
 	switch {
 	case f.count < want:
-		p.problem(p.line, fmt.Sprintf("%s ended after %d of the %d planned tests", where, f.count, want), top)
+		p.problem(p.line, fmt.Sprintf("%s ended after %d of the %d planned tests", where(), f.count, want), top)
 	case f.count > want:
-		p.problem(f.plan.Line, fmt.Sprintf("%s ran %d tests, more than the %d planned", where, f.count, want), false)
+		p.problem(f.plan.Line, fmt.Sprintf("%s ran %d tests, more than the %d planned", where(), f.count, want), false)
 	}
 }
 
@@ -1006,9 +1311,10 @@ func (p *parser) proveHeader(s []byte) bool {
 
 // point is a parsed test point line.
 type point struct {
-	ok        bool
-	num       int
-	desc      string
+	ok  bool
+	num int
+	// desc is the description, in the line's own buffer.
+	desc      []byte
 	directive byte
 	reason    string
 	seconds   float64
@@ -1022,19 +1328,27 @@ func parsePoint(s []byte) point {
 	} else {
 		s = s[6:]
 	}
-	s = bytes.TrimLeft(s, " \t")
-	i := 0
+	s = trimBlanks(s)
+	i, n := 0, 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		n = n*10 + int(s[i]-'0')
 		i++
 	}
 	if i > 0 && (i == len(s) || s[i] == ' ' || s[i] == '\t') {
-		if n, err := strconv.Atoi(string(s[:i])); err == nil && n > 0 {
+		if i > 18 { // may overflow: let Atoi say
+			v, err := strconv.Atoi(string(s[:i]))
+			if err != nil {
+				v = 0
+			}
+			n = v
+		}
+		if n > 0 {
 			pt.num = n
 		}
-		s = bytes.TrimLeft(s[i:], " \t")
+		s = trimBlanks(s[i:])
 	}
 	if len(s) > 0 && s[0] == '-' && (len(s) == 1 || s[1] == ' ' || s[1] == '\t') {
-		s = bytes.TrimLeft(s[1:], " \t")
+		s = trimBlanks(s[1:])
 	}
 	// The directive follows the first unescaped '#'.
 	desc := s
@@ -1048,7 +1362,7 @@ func parsePoint(s []byte) point {
 		if s[j] != '#' || j > 0 && s[j-1] != ' ' && s[j-1] != '\t' && s[j-1] != '\\' {
 			continue
 		}
-		d := bytes.TrimLeft(s[j+1:], " \t")
+		d := trimBlanks(s[j+1:])
 		switch {
 		case hasWordFold(d, "skip"):
 			pt.directive, pt.reason = 's', directiveReason(d)
@@ -1064,12 +1378,22 @@ func parsePoint(s []byte) point {
 		desc = s[:j]
 		break
 	}
-	desc = bytes.TrimRight(desc, " \t")
+	for len(desc) > 0 && (desc[len(desc)-1] == ' ' || desc[len(desc)-1] == '\t') {
+		desc = desc[:len(desc)-1]
+	}
 	if bytes.IndexByte(desc, '\\') >= 0 {
 		desc = unescape(desc)
 	}
-	pt.desc = string(desc)
+	pt.desc = desc
 	return pt
+}
+
+// trimBlanks drops leading spaces and tabs.
+func trimBlanks(s []byte) []byte {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
 }
 
 // hasWordFold reports whether s starts with word, any case, followed by a

@@ -1,6 +1,7 @@
 package tap
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -208,4 +209,27 @@ func location(e diagEntry) (file string, line int) {
 		n, _ := strconv.Atoi(parts[len(parts)-2])
 		return strings.Join(parts[:len(parts)-2], ":"), n
 	}
+}
+
+// splitKeyBytes is splitKey for a line's bytes.
+func splitKeyBytes(l []byte) (key, rest []byte, ok bool) {
+	if len(l) == 0 || l[0] == '-' || l[0] == '#' {
+		return nil, nil, false
+	}
+	i := bytes.IndexByte(l, ':')
+	for i >= 0 && i+1 < len(l) && l[i+1] != ' ' && l[i+1] != '\t' {
+		n := bytes.IndexByte(l[i+1:], ':')
+		if n < 0 {
+			return nil, nil, false
+		}
+		i += 1 + n
+	}
+	if i <= 0 {
+		return nil, nil, false
+	}
+	key = bytes.TrimSpace(l[:i])
+	if len(key) >= 2 && (key[0] == '"' || key[0] == '\'') && key[len(key)-1] == key[0] {
+		key = key[1 : len(key)-1]
+	}
+	return key, bytes.TrimSpace(l[i+1:]), len(key) != 0
 }
