@@ -1,0 +1,192 @@
+// Package aggregator is pony-server's heart, free of storage and HTTP: the
+// Service that ingests bags and answers questions about them, the small Store
+// interface it needs, and the pure code (environments, should-build) over
+// pony types. aggregator/gormstore implements the Store; aggregator/httpapi
+// and web are its front ends.
+package aggregator
+
+import (
+	"context"
+	"time"
+
+	"github.com/pony-build/pony"
+)
+
+// Env is an environment: pony-build's tagset (package, host, arch, tags)
+// plus the runtime under test. Tags are sorted and deduplicated (see
+// NewEnv).
+type Env struct {
+	Package string   `json:"package"`
+	Host    string   `json:"host"`
+	Arch    string   `json:"arch"`
+	Runtime string   `json:"runtime,omitempty"`
+	Tags    []string `json:"tags"`
+}
+
+// ResultSummary is a stored result without its steps: what lists show.
+type ResultSummary struct {
+	Key        string      `json:"result_key"`
+	Received   time.Time   `json:"time"`
+	ClientIP   string      `json:"client_ip,omitempty"`
+	Env        Env         `json:"env"`
+	Commit     string      `json:"commit,omitempty"`
+	Branch     string      `json:"branch,omitempty"`
+	BuildURL   string      `json:"build_url,omitempty"`
+	Success    bool        `json:"success"`
+	Incomplete bool        `json:"incomplete,omitempty"`
+	Duration   float64     `json:"duration,omitempty"`
+	Totals     pony.Totals `json:"totals"`
+}
+
+// ResultFilter selects results of one package, newest first.
+type ResultFilter struct {
+	Package string
+	Host    string
+	Arch    string
+	Runtime string
+	Branch  string
+	// Tags: a result matches when it has every one of them.
+	Tags []string
+	// Limit caps the page; 0 means DefaultPageSize, and it is never over
+	// MaxPageSize.
+	Limit int
+	// Before is the cursor of the previous page's Next: only results older
+	// than it are returned.
+	Before string
+}
+
+// Page sizes of result lists.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// ResultPage is one page of results, newest first; Next is the cursor of
+// the next page, "" on the last one.
+type ResultPage struct {
+	Results []ResultSummary `json:"results"`
+	Next    string          `json:"next,omitempty"`
+}
+
+// PackageSummary is one package with the latest verdict of each of its
+// environments.
+type PackageSummary struct {
+	Name         string          `json:"package"`
+	Results      int             `json:"results"`
+	LastReceived time.Time       `json:"last_received"`
+	Environments []ResultSummary `json:"environments"`
+	// Flaky counts the tests that were retry flakes in the latest result
+	// of some environment.
+	Flaky int `json:"flaky"`
+}
+
+// Tagset is the latest result of one environment of a package.
+type Tagset struct {
+	Env    Env           `json:"env"`
+	Latest ResultSummary `json:"latest"`
+	// Results counts the environment's results.
+	Results int `json:"results"`
+	// Stale is set when the latest result is older than the Service's
+	// StaleAfter.
+	Stale bool `json:"stale"`
+}
+
+// TestHistoryFilter selects one test's verdicts, newest first.
+type TestHistoryFilter struct {
+	Package, Suite, Name string
+	Host, Arch, Branch   string
+	Limit                int
+	Before               string
+}
+
+// TestVerdict is one test's verdict in one stored result.
+type TestVerdict struct {
+	ResultKey string      `json:"result_key"`
+	Received  time.Time   `json:"time"`
+	Env       Env         `json:"env"`
+	Commit    string      `json:"commit,omitempty"`
+	Branch    string      `json:"branch,omitempty"`
+	Step      string      `json:"step"`
+	Status    pony.Status `json:"status"`
+	// Attempts is how many attempts the test had in that result; the
+	// status is the last one's.
+	Attempts   int     `json:"attempts"`
+	RetryFlake bool    `json:"retry_flake,omitempty"`
+	Duration   float64 `json:"duration,omitempty"`
+	Message    string  `json:"message,omitempty"`
+	File       string  `json:"file,omitempty"`
+	Line       int     `json:"line,omitempty"`
+}
+
+// TestHistory is a page of one test's verdicts.
+type TestHistory struct {
+	Package  string        `json:"package"`
+	Suite    string        `json:"suite"`
+	Name     string        `json:"name"`
+	Verdicts []TestVerdict `json:"verdicts"`
+	Next     string        `json:"next,omitempty"`
+}
+
+// Scope is what a token allows.
+type Scope string
+
+// The scopes. A write token may also read.
+const (
+	ScopeRead  Scope = "read"
+	ScopeWrite Scope = "write"
+)
+
+// Token is an API token as stored: only the SHA-256 of the secret is kept.
+type Token struct {
+	ID      string    `json:"id"`
+	Hash    string    `json:"-"`       // hex SHA-256 of the secret
+	Package string    `json:"package"` // "*" for every package
+	Scope   Scope     `json:"scope"`
+	Name    string    `json:"name,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// Reservation records that a build machine said it is building an
+// environment (pony-build's check_should_build with reserve_build), so that
+// another machine asking is told "may be building now" until Until.
+type Reservation struct {
+	Env   Env
+	Until time.Time
+}
+
+// Store is what the Service needs from storage. Every method honours ctx.
+// Errors: ErrNotFound (possibly wrapped) for what does not exist.
+type Store interface {
+	// CreateResult stores the bag (its Receipt set by the Service) in one
+	// transaction, all or nothing. When idempotencyKey is not empty and a
+	// result was already stored with it, CreateResult stores nothing and
+	// returns that result's receipt with existed true.
+	CreateResult(ctx context.Context, bag *pony.Bag, idempotencyKey string) (receipt pony.Receipt, existed bool, err error)
+	// Result returns a stored bag, receipt included.
+	Result(ctx context.Context, key string) (*pony.Bag, error)
+	// Results lists a package's results, newest first.
+	Results(ctx context.Context, f ResultFilter) (ResultPage, error)
+	// Packages lists every package with the latest result of each of its
+	// environments.
+	Packages(ctx context.Context) ([]PackageSummary, error)
+	// Tagsets returns the latest result of each environment of a package,
+	// with the environment's result count.
+	Tagsets(ctx context.Context, pkg string) ([]Tagset, error)
+	// TestHistory lists one test's verdicts, newest first.
+	TestHistory(ctx context.Context, f TestHistoryFilter) (TestHistory, error)
+
+	// Reserve records a build reservation (replacing an earlier one for the
+	// same environment); Reservation returns the one in force, if any.
+	Reserve(ctx context.Context, r Reservation) error
+	Reservation(ctx context.Context, env Env) (Reservation, bool, error)
+	// RequestBuild marks an environment as wanted (pony-build's "build
+	// requested"); TakeBuildRequest reports and clears it.
+	RequestBuild(ctx context.Context, env Env) error
+	TakeBuildRequest(ctx context.Context, env Env) (bool, error)
+
+	// CreateToken stores a token; TokenByHash finds one by the hex SHA-256
+	// of its secret; CountTokens says whether any exists.
+	CreateToken(ctx context.Context, t Token) error
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	CountTokens(ctx context.Context) (int, error)
+}
