@@ -154,14 +154,23 @@ type Reservation struct {
 	Until time.Time
 }
 
+// CreateOptions accompany a result being stored.
+type CreateOptions struct {
+	IdempotencyKey string
+	// AuthKeyHash is the hex SHA-256 of the result's auth key (pony-build's
+	// auth_key, later the update token of an incremental run).
+	AuthKeyHash string
+}
+
 // Store is what the Service needs from storage. Every method honours ctx.
 // Errors: ErrNotFound (possibly wrapped) for what does not exist.
 type Store interface {
 	// CreateResult stores the bag (its Receipt set by the Service) in one
-	// transaction, all or nothing. When idempotencyKey is not empty and a
-	// result was already stored with it, CreateResult stores nothing and
-	// returns that result's receipt with existed true.
-	CreateResult(ctx context.Context, bag *pony.Bag, idempotencyKey string) (receipt pony.Receipt, existed bool, err error)
+	// transaction, all or nothing. When opts.IdempotencyKey is not empty
+	// and a result was already stored with it, CreateResult stores nothing
+	// and returns that result's receipt with existed true; two concurrent
+	// calls with one key (even on two server replicas) store one result.
+	CreateResult(ctx context.Context, bag *pony.Bag, opts CreateOptions) (receipt pony.Receipt, existed bool, err error)
 	// Result returns a stored bag, receipt included.
 	Result(ctx context.Context, key string) (*pony.Bag, error)
 	// Results lists a package's results, newest first.

@@ -75,17 +75,26 @@ type IngestOptions struct {
 // maxIdempotencyKey caps the Idempotency-Key header.
 const maxIdempotencyKey = 255
 
-// Ingest validates and stores a bag, returning its receipt. existed is true
-// when the idempotency key was seen before: nothing new was stored and the
-// first receipt is returned.
+// IngestResult is what Ingest returns.
+type IngestResult struct {
+	Receipt pony.Receipt
+	// Existed is true when the idempotency key was seen before: nothing new
+	// was stored and Receipt is the first one.
+	Existed bool
+	// AuthKey is the new result's secret auth key (pony-build's add_results
+	// returns it); empty when Existed.
+	AuthKey string
+}
+
+// Ingest validates and stores a bag.
 //
 // What is stored is what helps later questions: a passing test's output is
 // dropped (its verdict, duration and message stay), other tests' output and
 // messages are capped with the tail kept. Names, tags and other identifying
 // fields over their caps are refused with ETooLarge rather than cut.
-func (s *Service) Ingest(ctx context.Context, bag *pony.Bag, opts IngestOptions) (pony.Receipt, bool, error) {
+func (s *Service) Ingest(ctx context.Context, bag *pony.Bag, opts IngestOptions) (IngestResult, error) {
 	if len(opts.IdempotencyKey) > maxIdempotencyKey {
-		return pony.Receipt{}, false, Errorf(ETooLarge, "Idempotency-Key is %d bytes, over the limit of %d", len(opts.IdempotencyKey), maxIdempotencyKey)
+		return IngestResult{}, Errorf(ETooLarge, "Idempotency-Key is %d bytes, over the limit of %d", len(opts.IdempotencyKey), maxIdempotencyKey)
 	}
 	s.trim(bag)
 	if err := bag.Validate(s.opts.Limits); err != nil {
@@ -97,16 +106,29 @@ func (s *Service) Ingest(ctx context.Context, bag *pony.Bag, opts IngestOptions)
 					code = ETooLarge
 				}
 			}
-			return pony.Receipt{}, false, &Error{Code: code, Message: err.Error(), Detail: ve.Problems}
+			return IngestResult{}, &Error{Code: code, Message: err.Error(), Detail: ve.Problems}
 		}
-		return pony.Receipt{}, false, Errorf(EInvalid, "%v", err)
+		return IngestResult{}, Errorf(EInvalid, "%v", err)
 	}
 	bag.Receipt = &pony.Receipt{ResultKey: NewResultKey(), Time: s.opts.Now().UTC(), ClientIP: opts.ClientIP}
-	rec, existed, err := s.store.CreateResult(ctx, bag, opts.IdempotencyKey)
+	authKey := newSecret("auth_")
+	rec, existed, err := s.store.CreateResult(ctx, bag, CreateOptions{IdempotencyKey: opts.IdempotencyKey, AuthKeyHash: HashToken(authKey)})
 	if err != nil {
-		return pony.Receipt{}, false, fmt.Errorf("store result: %w", err)
+		return IngestResult{}, fmt.Errorf("store result: %w", err)
 	}
-	return rec, existed, nil
+	if existed {
+		authKey = ""
+	}
+	return IngestResult{Receipt: rec, Existed: existed, AuthKey: authKey}, nil
+}
+
+// newSecret returns prefix and 256 random bits in hex.
+func newSecret(prefix string) string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported systems
+	}
+	return prefix + hex.EncodeToString(b[:])
 }
 
 // trim applies the storage policy: passing tests keep no output; outputs
@@ -305,12 +327,8 @@ func (s *Service) CreateToken(ctx context.Context, pkg string, scope Scope, name
 	if scope != ScopeRead && scope != ScopeWrite {
 		return "", Token{}, Errorf(EInvalid, "scope must be read or write, not %q", scope)
 	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", Token{}, err
-	}
-	secret := tokenPrefix + hex.EncodeToString(b[:])
-	t := Token{ID: hex.EncodeToString(b[:4]), Hash: HashToken(secret), Package: pkg, Scope: scope, Name: name, Created: s.opts.Now().UTC()}
+	secret := newSecret(tokenPrefix)
+	t := Token{ID: secret[len(tokenPrefix) : len(tokenPrefix)+8], Hash: HashToken(secret), Package: pkg, Scope: scope, Name: name, Created: s.opts.Now().UTC()}
 	if err := s.store.CreateToken(ctx, t); err != nil {
 		return "", Token{}, err
 	}
