@@ -11,37 +11,16 @@ import (
 	"testing"
 
 	"github.com/pony-build/pony"
+	"github.com/pony-build/pony/internal/testenv"
 )
 
-// repoRoot walks up from the package directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
-// fixtures returns the shared real-world fixtures folder, read in place. A
-// missing folder fails the test unless PONY_NO_SHARED_FIXTURES=1.
+// fixtures returns the shared real-world fixtures folder, read in place
+// (see testenv.SharedFixtures).
 func fixtures(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "fixtures")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("PONY_NO_SHARED_FIXTURES") == "1" {
-			t.Skipf("shared fixtures skipped (PONY_NO_SHARED_FIXTURES=1): %v", err)
-		}
-		t.Fatalf("shared fixtures missing (set PONY_NO_SHARED_FIXTURES=1 to skip): %v", err)
+	dir := testenv.SharedFixtures(t)
+	if dir == "" {
+		t.Skip("shared fixtures opted out")
 	}
 	return dir
 }
@@ -117,7 +96,7 @@ func TestApplySets(t *testing.T) {
 
 func TestReadStepsRealFiles(t *testing.T) {
 	fx := fixtures(t)
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	inputs := []Input{
 		{Path: filepath.Join(root, "reporters", "testdata", "gotest", "everyday.json")},
 		{Path: filepath.Join(fx, "gotest", "dorny", "golang-json.json")},
@@ -146,7 +125,7 @@ func TestReadStepsRealFiles(t *testing.T) {
 
 func TestReadStepsTruncated(t *testing.T) {
 	// A real stream cut in the middle, as when the runner is killed.
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "reporters", "testdata", "gotest", "everyday.json"))
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "reporters", "testdata", "gotest", "everyday.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +148,7 @@ func TestReadStepsTruncated(t *testing.T) {
 
 func TestReadStepsUnusable(t *testing.T) {
 	dir := t.TempDir()
-	script := filepath.Join(repoRoot(t), "reporters", "testdata", "gotest", "generate.sh")
+	script := filepath.Join(testenv.RepoRoot(t), "reporters", "testdata", "gotest", "generate.sh")
 	for _, tc := range []struct {
 		name    string
 		inputs  []Input

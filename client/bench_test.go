@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pony-build/pony"
+	"github.com/pony-build/pony/internal/testenv"
 )
 
 // BenchmarkReadSteps reads a real `go test -json` stream into a step,
@@ -20,7 +21,7 @@ import (
 //
 //	go test -run=^$ -bench=ReadSteps -benchmem ./client
 func BenchmarkReadSteps(b *testing.B) {
-	path := filepath.Join(repoRoot(b), "reporters", "testdata", "gotest", "real_xsync.json")
+	path := filepath.Join(testenv.RepoRoot(b), "reporters", "testdata", "gotest", "real_xsync.json")
 	fi, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)

@@ -2,48 +2,23 @@ package junit_test
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pony-build/pony/internal/testenv"
 )
 
-// repoRoot walks up from the package directory to the folder holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
-// sharedFixtures returns ../shared/fixtures/junit from the repository root,
-// read in place. It fails the test when the folder is missing, unless
-// PONY_NO_SHARED_FIXTURES=1, in which case it returns "" and the callers
-// run on our own inputs only.
+// sharedFixtures returns ../shared/fixtures/junit, read in place, or ""
+// when opted out (see testenv.SharedFixtures).
 func sharedFixtures(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "fixtures", "junit")
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		if os.Getenv("PONY_NO_SHARED_FIXTURES") == "1" {
-			t.Logf("shared fixtures %s not present and PONY_NO_SHARED_FIXTURES=1: not using them", dir)
-			return ""
-		}
-		t.Fatalf("shared fixtures folder %s is missing (set PONY_NO_SHARED_FIXTURES=1 to run without it): %v", dir, err)
-	}
-	return dir
+	return testenv.SharedFixtures(t, "junit")
 }
+
+// repoRoot is the repository root.
+func repoRoot(t testing.TB) string { return testenv.RepoRoot(t) }
 
 // ownInputs lists the real JUnit inputs under reporters/testdata/junit.
 func ownInputs(t testing.TB) []string {

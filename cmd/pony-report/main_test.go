@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pony-build/pony/internal/testenv"
 )
 
 // bin is the pony-report binary, built once by TestMain.
@@ -174,35 +176,16 @@ func deadAddr(t *testing.T) string {
 	return addr
 }
 
-// repoRoot walks up from the package directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
+// repoRoot is the repository root.
+func repoRoot(t *testing.T) string { return testenv.RepoRoot(t) }
 
-// fixtures returns the shared real-world fixtures folder, read in place. A
-// missing folder fails the test unless PONY_NO_SHARED_FIXTURES=1.
+// fixtures returns the shared real-world fixtures folder, read in place
+// (see testenv.SharedFixtures).
 func fixtures(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "fixtures")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("PONY_NO_SHARED_FIXTURES") == "1" {
-			t.Skipf("shared fixtures skipped (PONY_NO_SHARED_FIXTURES=1): %v", err)
-		}
-		t.Fatalf("shared fixtures missing (set PONY_NO_SHARED_FIXTURES=1 to skip): %v", err)
+	dir := testenv.SharedFixtures(t)
+	if dir == "" {
+		t.Skip("shared fixtures opted out")
 	}
 	return dir
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pony-build/pony"
+	"github.com/pony-build/pony/internal/testenv"
 	"github.com/pony-build/pony/reporters/gotest"
 )
 
@@ -286,34 +287,11 @@ func TestParseDornyFixture(t *testing.T) {
 	}
 }
 
-// sharedFixtures finds ../shared/fixtures beside the repository root. It
-// fails the test when the folder is missing, unless
-// PONY_NO_SHARED_FIXTURES=1, when it returns "".
+// sharedFixtures finds ../shared/fixtures beside the repository root, or
+// "" when opted out (see testenv.SharedFixtures).
 func sharedFixtures(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	fixtures := filepath.Join(dir, "..", "shared", "fixtures")
-	if _, err := os.Stat(fixtures); err != nil {
-		if os.Getenv("PONY_NO_SHARED_FIXTURES") == "1" {
-			t.Log("shared fixtures not checked: PONY_NO_SHARED_FIXTURES=1")
-			return ""
-		}
-		t.Fatalf("shared fixtures: %v (set PONY_NO_SHARED_FIXTURES=1 to run without them)", err)
-	}
-	return fixtures
+	return testenv.SharedFixtures(t)
 }
 
 // TestParseTruncated cuts every real input at many offsets: the parse
