@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pony-build/pony/internal/testenv"
 	"github.com/pony-build/pony/reporters/tap"
 )
 
@@ -60,38 +61,15 @@ var knownDifferences = map[string]map[string]string{
 	},
 }
 
-// repoRoot walks up from the package directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
+// repoRoot is the repository root.
+func repoRoot(t testing.TB) string { return testenv.RepoRoot(t) }
 
-// fixtureDir is the shared tap-parser fixtures, read in place. Their
-// absence fails the test unless PONY_NO_SHARED_FIXTURES=1.
+// fixtureDir is the shared tap-parser fixtures, read in place (see
+// testenv.SharedFixtures); ok is false when opted out.
 func fixtureDir(t testing.TB) (string, bool) {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "fixtures", "tap", "tap-parser")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("PONY_NO_SHARED_FIXTURES") == "1" {
-			t.Logf("shared fixtures skipped (PONY_NO_SHARED_FIXTURES=1): %v", err)
-			return "", false
-		}
-		t.Fatalf("shared fixtures missing (set PONY_NO_SHARED_FIXTURES=1 to run without them): %v", err)
-	}
-	return dir, true
+	dir := testenv.SharedFixtures(t, "tap", "tap-parser")
+	return dir, dir != ""
 }
 
 // refInput is one TAP input with the file its committed reference counts

@@ -118,6 +118,12 @@ const (
 // lost, and a *pony.InputError naming the line. When the input holds no TAP
 // at all, the step is nil.
 func Parse(ctx context.Context, r io.Reader, opts Options) (*pony.Step, *Summary, error) {
+	return parse(ctx, r, opts, true)
+}
+
+// parse is Parse; fast says whether to use the fast path (fast.go) for the
+// common blocks, which the tests turn off to compare with the general one.
+func parse(ctx context.Context, r io.Reader, opts Options, fast bool) (*pony.Step, *Summary, error) {
 	if opts.OutputCap == 0 {
 		opts.OutputCap = pony.DefaultLimits.Output
 	}
@@ -134,13 +140,26 @@ func Parse(ctx context.Context, r io.Reader, opts Options) (*pony.Step, *Summary
 	}
 	p.reset()
 	br := bufio.NewReaderSize(r, 64<<10)
+	fast = fast && !opts.KeepPassingOutput
 	var long []byte
 	var readErr error
+	nextCheck := 0
 	for {
-		if p.line&0xfff == 0 {
+		if p.line >= nextCheck {
 			if err := ctx.Err(); err != nil {
 				readErr = err
 				break
+			}
+			nextCheck = p.line + 0x1000
+		}
+		if fast && len(long) == 0 && !p.inYAML && !p.bailed && br.Buffered() > 0 {
+			// Whole blocks of the common shape, read in place from the
+			// reader's buffer (see fast.go); the line they stop at, and
+			// a block cut by the buffer's end, go the general way.
+			buf, _ := br.Peek(br.Buffered())
+			if n := p.fastBlocks(buf); n > 0 {
+				br.Discard(n)
+				p.offset += int64(n)
 			}
 		}
 		chunk, err := br.ReadSlice('\n')
@@ -268,7 +287,14 @@ type parser struct {
 	// the suite names entries refer to.
 	full   []pony.TestResult
 	suites []string
-	arena  []byte
+	// arena holds plain passes' names, copied out into names (one string
+	// per arenaChunk bytes) when it is full, and then reused; it holds no
+	// pointers for the collector to follow. arenaBase is the offset of
+	// arena[0] among all names; nameEnd[i] that of names[i]'s end.
+	arena     []byte
+	arenaBase int
+	names     []string
+	nameEnd   []int
 	// seed and the rest hash names for dedupe.
 	seed        maphash.Seed
 	hashedSuite string
@@ -648,7 +674,7 @@ func duration(v string) (float64, bool) {
 	if err != nil || !(ms >= 0) {
 		return 0, false
 	}
-	return math.Round(ms*1e6) / 1e9, true
+	return roundMS(ms), true
 }
 
 // durationBytes is duration for a plain scalar's bytes. A plain decimal
@@ -678,9 +704,11 @@ func durationBytes(v []byte) (float64, bool) {
 	if digits == 0 || dot && frac == 0 {
 		return duration(string(v))
 	}
-	ms := float64(mant) / pow10[frac]
-	return math.Round(ms*1e6) / 1e9, true
+	return roundMS(float64(mant) / pow10[frac]), true
 }
+
+// roundMS turns milliseconds into seconds, to the nanosecond.
+func roundMS(ms float64) float64 { return math.Round(ms*1e6) / 1e9 }
 
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
@@ -912,17 +940,21 @@ func (p *parser) emitTop(r pony.TestResult, name []byte, raw bool) {
 		p.full = append(p.full, r)
 		e.full = int32(len(p.full))
 	} else {
-		e.off = len(p.arena)
-		if n := max(len(name), len(r.Name)); len(p.arena)+n > cap(p.arena) {
-			p.arena = slices.Grow(p.arena, max(4096, len(p.arena), n))
-		}
 		if raw {
+			e.off = p.reserve(len(name))
 			p.arena = append(p.arena, name...)
+			e.n = len(name)
 		} else {
+			e.off = p.reserve(len(r.Name))
 			p.arena = append(p.arena, r.Name...)
+			e.n = len(r.Name)
 		}
-		e.n = len(p.arena) - e.off
 	}
+	p.addEntry(e)
+}
+
+// addEntry appends a top-level entry.
+func (p *parser) addEntry(e entry) {
 	last := len(p.chunks) - 1
 	if last < 0 || len(p.chunks[last]) == cap(p.chunks[last]) {
 		p.chunks = append(p.chunks, make([]entry, 0, 4096))
@@ -931,12 +963,39 @@ func (p *parser) emitTop(r pony.TestResult, name []byte, raw bool) {
 	p.chunks[last] = append(p.chunks[last], e)
 }
 
+// arenaChunk is the size of the name arena, and so of the strings the
+// names are copied out into.
+const arenaChunk = 32 << 10
+
+// reserve makes room for a name of n bytes in the arena, returning its
+// offset among all names.
+func (p *parser) reserve(n int) int {
+	if len(p.arena)+n > cap(p.arena) {
+		p.flushNames()
+		if cap(p.arena) < n || cap(p.arena) == 0 {
+			p.arena = make([]byte, 0, max(arenaChunk, n))
+		}
+	}
+	return p.arenaBase + len(p.arena)
+}
+
+// flushNames copies the arena out into a string and empties it.
+func (p *parser) flushNames() {
+	if len(p.arena) == 0 {
+		return
+	}
+	p.names = append(p.names, string(p.arena))
+	p.arenaBase += len(p.arena)
+	p.nameEnd = append(p.nameEnd, p.arenaBase)
+	p.arena = p.arena[:0]
+}
+
 // entry is a top-level result in short: most are passing tests that have
 // nothing but a name and a duration. Step.Tests is made from them at the
 // end, in one allocation.
 type entry struct {
-	// off and n place the name in parser.arena, which holds no pointers
-	// for the collector to follow until it becomes one string.
+	// off and n place the name among the names written to parser.arena
+	// (off counts from the first of them).
 	off, n int
 	dur    float64
 	suite  int32 // index in parser.suites
@@ -1007,7 +1066,7 @@ func (s *hashSet) add(h uint64) bool {
 	}
 }
 
-// tests assembles the top level's entries.
+// tests assembles the top level's entries, and makes their names unique.
 func (p *parser) tests() []pony.TestResult {
 	n := 0
 	for _, c := range p.chunks {
@@ -1016,51 +1075,107 @@ func (p *parser) tests() []pony.TestResult {
 	if n == 0 {
 		return nil
 	}
+	p.flushNames()
 	out := make([]pony.TestResult, n)
-	names := string(p.arena)
-	i := 0
+	// Duplicate names are looked for as the entries are written out: a
+	// name's hash is put in a Bloom filter, small enough to stay in the
+	// cache, and one that may have been seen before is a suspect.
+	p.seed = maphash.MakeSeed()
+	p.hashedSuite, p.suiteHash = "", maphash.String(p.seed, "")
+	bloom := newBloom(n)
+	var suspects []uint64
+	i, ci := 0, 0
 	for _, c := range p.chunks {
 		for _, e := range c {
+			t := &out[i]
 			if e.full > 0 {
-				out[i] = p.full[e.full-1]
+				*t = p.full[e.full-1]
 			} else {
 				// Field by field: out is zeroed, and a whole struct
 				// would be copied with a barrier while the GC runs.
-				t := &out[i]
+				for e.off+e.n > p.nameEnd[ci] {
+					ci++
+				}
+				names, base := p.names[ci], p.nameEnd[ci]-len(p.names[ci])
 				if s := p.suites[e.suite]; s != "" {
 					t.Suite = s
 				}
-				t.Name, t.Status, t.Duration = names[e.off:e.off+e.n], pony.StatusPass, e.dur
+				t.Name, t.Status, t.Duration = names[e.off-base:e.off-base+e.n], pony.StatusPass, e.dur
+			}
+			if h := p.nameHash(t.Suite, t.Name); bloom.add(h) {
+				suspects = append(suspects, h)
 			}
 			i++
 		}
 	}
-	p.dedupe(out)
+	if len(suspects) > 0 && p.hasDuplicate(out, suspects) {
+		p.dedupe(out)
+	}
 	return out
+}
+
+// bloom is a Bloom filter of 64-bit hashes, two bits each.
+type bloom struct {
+	words []uint64
+	mask  uint64
+}
+
+// newBloom makes a filter for n hashes, with about 16 bits for each: a
+// new hash is taken for one seen before at most about once in 70 (when
+// the filter is full), fewer on average.
+func newBloom(n int) bloom {
+	bits := uint64(1024)
+	for bits < uint64(n)*16 {
+		bits *= 2
+	}
+	return bloom{words: make([]uint64, bits/64), mask: bits - 1}
+}
+
+// add adds h, reporting whether it may have been there already.
+func (b bloom) add(h uint64) bool {
+	i, j := h&b.mask, (h>>32)&b.mask
+	w1, m1 := &b.words[i/64], uint64(1)<<(i%64)
+	w2, m2 := &b.words[j/64], uint64(1)<<(j%64)
+	seen := *w1&m1 != 0 && *w2&m2 != 0
+	*w1 |= m1
+	*w2 |= m2
+	return seen
+}
+
+// hasDuplicate reports whether two of out's names hash alike, given the
+// hashes the Bloom filter suspected (which hold every repeated one).
+func (p *parser) hasDuplicate(out []pony.TestResult, suspects []uint64) bool {
+	count := make(map[uint64]int, len(suspects))
+	// A bit per suspect, in 8 KiB: most names are ruled out without a
+	// look in the map.
+	var some [1024]uint64
+	for _, h := range suspects {
+		count[h] = 0
+		some[h>>54] |= 1 << (h >> 48 & 63)
+	}
+	for i := range out {
+		h := p.nameHash(out[i].Suite, out[i].Name)
+		if some[h>>54]&(1<<(h>>48&63)) == 0 {
+			continue
+		}
+		if c, ok := count[h]; ok {
+			if c > 0 {
+				return true
+			}
+			count[h] = 1
+		}
+	}
+	return false
 }
 
 // dedupe makes the top level's names unique: a name seen before (in the
 // same suite, as prove -v sections are separate namespaces) gets " #2",
 // " #3"… appended, the first of them not yet taken. It keeps 64-bit hashes
-// of the names, not the names; the common case, no duplicate at all, is
-// one pass, and only then are the names renamed in a second.
+// of the names, not the names, renaming as the names come (each entry adds
+// one name to the set, its final one). It runs only when tests found a
+// duplicate.
 func (p *parser) dedupe(out []pony.TestResult) {
-	p.seed = maphash.MakeSeed()
-	p.hashedSuite, p.suiteHash = "", maphash.String(p.seed, "")
 	set := newHashSet(len(out))
-	dup := false
-	for i := range out {
-		if !set.add(p.nameHash(out[i].Suite, out[i].Name)) {
-			dup = true
-			break
-		}
-	}
-	if !dup {
-		return
-	}
-	// A duplicate name: start again, renaming as the names come (each
-	// entry adds one name to the set, its final one).
-	set = newHashSet(len(out))
 	for i := range out {
 		r := &out[i]
 		if set.add(p.nameHash(r.Suite, r.Name)) {

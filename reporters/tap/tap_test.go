@@ -270,10 +270,12 @@ func FuzzTAP(f *testing.F) {
 		"not ok 1 - a\n#   at t/x.t line 3.\n",
 		"t/a.t .. \n1..1\nok 1\n",
 		"ok 1 - a \\# b # skip c\n  ---\n  a: |\n    b\n  c: 'd'\n  ...\n",
+		"TAP version 13\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 0.5\n  ...\n# Subtest: s\n    # Subtest: b\n    ok 1 - b # SKIP x\n      ---\n      duration_ms: 1\n      ...\n    1..1\nok 2 - s\n  ---\n  duration_ms: 2\n  ...\n1..2\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		sameParse(t, "fuzz input", in) // the fast path reads as the general one
 		step, _, err := tap.Parse(context.Background(), bytes.NewReader(in), tap.Options{OutputCap: 100, StepOutputCap: 200})
 		if step == nil && err == nil {
 			t.Fatal("got no step and no error")

@@ -1,0 +1,273 @@
+package tap_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/pony-build/pony/internal/benchgen"
+	"github.com/pony-build/pony/reporters/tap"
+)
+
+// fastCases are inputs made to sit on the fast path's edges: each is a
+// node-shaped stream with one thing the fast path must leave to the
+// general one, or must take and read the same.
+var fastCases = map[string]string{
+	"plain":              "TAP version 13\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 0.5\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 12\n  ...\n1..2\n",
+	"duplicate names":    "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: a\nok 2 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: a #2\nok 3 - a #2\n  ---\n  duration_ms: 1\n  ...\n1..3\n",
+	"duplicate number":   "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 1 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"out of order":       "# Subtest: a\nok 2 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 1 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"plan first":         "1..2\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n",
+	"plan from 5":        "5..6\n# Subtest: a\nok 5 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 6 - b\n  ---\n  duration_ms: 1\n  ...\n",
+	"crlf":               "# Subtest: a\r\nok 1 - a\r\n  ---\r\n  duration_ms: 1\r\n  ...\r\n1..1\r\n",
+	"trailing blanks":    "# Subtest: a \nok 1 - a \n  ---  \n  duration_ms: 1 \n  ...\t\n1..1\n",
+	"no dash, tabs":      "# Subtest: a\nok\t1\ta b\n  ---\n  duration_ms: 1\n  ...\n# Subtest: c\nok 2 -c\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"no description":     "# Subtest: a\nok 1\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 2 -\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"directives":         "# Subtest: a\nok 1 - a # SKIP x\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 2 - b # TODO\n  ---\n  duration_ms: 1\n  ...\n# Subtest: c\nok 3 - c \\# d\n  ---\n  duration_ms: 1\n  ...\n# Subtest: e\nok 4 - e#f\n  ---\n  duration_ms: 1\n  ...\n1..4\n",
+	"odd durations":      "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: .5\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: '3'\n  ...\n# Subtest: c\nok 3 - c\n  ---\n  duration_ms: 1.\n  ...\n# Subtest: d\nok 4 - d\n  ---\n  duration_ms: 1e3\n  ...\n# Subtest: e\nok 5 - e\n  ---\n  duration_ms: 1234567890.1234567\n  ...\n# Subtest: f\nok 6 - f\n  ---\n  duration_ms: -1\n  ...\n# Subtest: g\nok 7 - g\n  ---\n  duration_ms: 0.000000000000001\n  ...\n1..7\n",
+	"more yaml":          "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  location: 'a.js:3:4'\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  type: 'suite'\n  ...\n1..2\n",
+	"no yaml":            "# Subtest: a\nok 1 - a\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"unclosed yaml":      "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"subtest with tests": "# Subtest: a\n    ok 1 - x\n    1..1\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"failing":            "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"comments between":   "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# a comment\nnoise\n  ---\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"pending before":     "ok 1 - a\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"bail out":           "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\nBail out! x\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n",
+	"truncated":          "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ..",
+	"no newline at end":  "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...",
+	"huge number":        "# Subtest: a\nok 1234567890123456789 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 5000000 - b\n  ---\n  duration_ms: 1\n  ...\n",
+	"subtest no colon":   "# Subtest\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtests: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"prove sections":     "t/a.t .. \n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n1..1\nt/b.t .. \n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n1..1\n",
+	"unicode":            "# Subtest: é\nok 1 - é ✓\n  ---\n  duration_ms: 1\n  ...\n# Subtest: x\nok 2 - \u00a0x\u00a0\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"directive forms": "# Subtest: a\nok 1 - a # skip\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 2 - b # TODO: later \n  ---\n  duration_ms: 1\n  ...\n" +
+		"# Subtest: c\nok 3 - c #SKIP x\n  ---\n  duration_ms: 1\n  ...\n# Subtest: d\nok 4 - d\t# SKIPPED  why\\ not\n  ---\n  duration_ms: 1\n  ...\n" +
+		"# Subtest: e\nok 5 - e # time=5ms\n  ---\n  duration_ms: 1\n  ...\n# Subtest: f\nok 6 - f # other\n  ---\n  duration_ms: 1\n  ...\n" +
+		"# Subtest: g\nok 7 # SKIP x\n  ---\n  duration_ms: 1\n  ...\n# Subtest: h\nok 8 - h  # Todo\n  ---\n  duration_ms: 1\n  ...\n" +
+		"# Subtest: i\nnot ok 9 - i # TODO x\n  ---\n  duration_ms: 1\n  ...\n# after the failing todo\n# Subtest: j\nok 10 - j # skipper\n  ---\n  duration_ms: 1\n  ...\n" +
+		"# Subtest: k\nok 11 - k # SKIP é\r\n  ---\n  duration_ms: 1\n  ...\n# Subtest: l\nok 12 - l # SK\n  ---\n  duration_ms: 1\n  ...\n1..12\n",
+	"nested directives": "# Subtest: s\n    # Subtest: a\n    ok 1 - a # SKIP no\n      ---\n      duration_ms: 1\n      ...\n    # Subtest: a\n    ok 2 - a # TODO\n      ---\n      duration_ms: 1\n      ...\n    1..2\nok 1 - s\n  ---\n  duration_ms: 1\n  ...\n1..1\n",
+	"nested duplicates": "# Subtest: s\n    # Subtest: a\n    ok 1 - a\n      ---\n      duration_ms: 1\n      ...\n    # Subtest: a\n    ok 2 - a\n      ---\n      duration_ms: 2\n      ...\n    # Subtest: a #2\n    ok 3 - a #2\n      ---\n      duration_ms: 2\n      ...\n    1..3\nok 1 - s\n  ---\n  duration_ms: 1\n  ...\n1..1\n",
+	"nested odd": "# Subtest: s\n    # Subtest: a\n    ok 2 - a\n      ---\n      duration_ms: 1\n      ...\n    # comment\n    # Subtest: b\n   ok 3 - b\n      ---\n      duration_ms: 1\n      ...\n    # Subtest: c\n    ok 4 - c\n     ---\n     duration_ms: 1\n     ...\n" +
+		"    # Subtest: d\n    ok 5 - d\n      ---\n      duration_ms: 1\n    ...\n        # Subtest: e\n        ok 1 - e\n          ---\n          duration_ms: 1\n          ...\n    ok 6 - deeper\nok 1 - s\n",
+	"three deep": "# Subtest: s\n    # Subtest: t\n        # Subtest: a\n        ok 1 - a\n          ---\n          duration_ms: 1\n          ...\n        1..1\n    ok 1 - t\n    1..1\nok 1 - s\n1..1\n",
+	"nested":     "# Subtest: s\n    # Subtest: a\n    ok 1 - a\n      ---\n      duration_ms: 1\n      ...\n    1..1\nok 1 - s\n  ---\n  duration_ms: 1\n  ...\n1..1\n",
+}
+
+// sameParse parses in with and without the fast path, through readers
+// that hand the bytes over whole and in small pieces, and fails on any
+// difference.
+func sameParse(t *testing.T, name string, in []byte) {
+	t.Helper()
+	opts := tap.Options{File: "x.tap", OutputCap: 300, StepOutputCap: 2000}
+	type result struct {
+		step any
+		sum  any
+		err  string
+	}
+	run := func(parse func(context.Context, *bytes.Reader) (any, any, error)) result {
+		s, m, err := parse(context.Background(), bytes.NewReader(in))
+		r := result{step: s, sum: m}
+		if err != nil {
+			r.err = err.Error()
+		}
+		return r
+	}
+	want := run(func(ctx context.Context, r *bytes.Reader) (any, any, error) { return tap.ParseGeneral(ctx, r, opts) })
+	for _, how := range []struct {
+		name string
+		fast func(ctx context.Context, r *bytes.Reader) (any, any, error)
+	}{
+		{"whole", func(ctx context.Context, r *bytes.Reader) (any, any, error) { return tap.Parse(ctx, r, opts) }},
+		{"halves", func(ctx context.Context, r *bytes.Reader) (any, any, error) {
+			return tap.Parse(ctx, iotest.HalfReader(r), opts)
+		}},
+		{"odd chunks", func(ctx context.Context, r *bytes.Reader) (any, any, error) {
+			return tap.Parse(ctx, &chunkReader{r: r, n: 7919}, opts)
+		}},
+	} {
+		got := run(how.fast)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s, read %s: got %s, want %s (the general path)", name, how.name, describe(got.step, got.sum, got.err), describe(want.step, want.sum, want.err))
+		}
+	}
+}
+
+func describe(step, sum any, err string) string {
+	s := fmt.Sprintf("%+v / %+v / %q", step, sum, err)
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
+}
+
+// chunkReader hands over at most n bytes a read.
+type chunkReader struct {
+	r *bytes.Reader
+	n int
+}
+
+func (c *chunkReader) Read(b []byte) (int, error) { return c.r.Read(b[:min(len(b), c.n)]) }
+
+func TestFastPathEdges(t *testing.T) {
+	for name, in := range fastCases {
+		t.Run(name, func(t *testing.T) { sameParse(t, name, []byte(in)) })
+	}
+}
+
+// TestFastPathSameAsGeneral compares the fast and the general path on the
+// golden inputs, the tap-parser fixtures, generated streams, mutations of
+// one, and the fuzzer's corpus when there is one.
+func TestFastPathSameAsGeneral(t *testing.T) {
+	root := repoRoot(t)
+	files, _ := filepath.Glob(filepath.Join(root, "reporters", "testdata", "tap", "*"))
+	if dir, ok := fixtureDir(t); ok {
+		fx, _ := filepath.Glob(filepath.Join(dir, "*.tap"))
+		files = append(files, fx...)
+	}
+	n := 0
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.IsDir() || strings.HasSuffix(f, ".json") || strings.HasSuffix(f, ".sh") {
+			continue
+		}
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameParse(t, filepath.Base(f), in)
+		n++
+	}
+	if n < 5 {
+		t.Fatalf("got %d input files, want at least 5", n)
+	}
+	for _, tests := range []int{1, 4, 25, 101, 3000} {
+		var buf bytes.Buffer
+		if err := benchgen.Generate("tap", &buf, tests); err != nil {
+			t.Fatal(err)
+		}
+		sameParse(t, fmt.Sprintf("generated %d", tests), buf.Bytes())
+	}
+
+	var buf bytes.Buffer
+	if err := benchgen.Generate("tap", &buf, 120); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(buf.String(), "\n")
+	rng := rand.New(rand.NewSource(1))
+	edits := []func(l string) string{
+		func(l string) string { return "" },
+		func(l string) string { return l + l },
+		func(l string) string { return strings.Replace(l, "1", "2", 1) },
+		func(l string) string { return strings.Replace(l, " ", "  ", 1) },
+		func(l string) string { return strings.Replace(l, " - ", " - # ", 1) },
+		func(l string) string { return strings.Replace(l, "\n", "\r\n", 1) },
+		func(l string) string { return strings.Replace(l, "ok", "not ok", 1) },
+		func(l string) string { return strings.Replace(l, "0.", ".", 1) },
+		func(l string) string { return strings.TrimSuffix(l, "\n") },
+		func(l string) string { return "    " + l },
+		func(l string) string { return l[:len(l)/2] },
+		func(l string) string { return strings.Replace(l, "test", "test 1", 1) },
+	}
+	for k := 0; k < 400; k++ {
+		m := append([]string(nil), lines...)
+		for e := 0; e < 1+k%3; e++ {
+			i := rng.Intn(len(m))
+			m[i] = edits[rng.Intn(len(edits))](m[i])
+		}
+		sameParse(t, "mutant "+strconv.Itoa(k), []byte(strings.Join(m, "")))
+	}
+
+	// The fuzzer's corpus, when this machine has run it.
+	for _, f := range fuzzCorpus(t) {
+		sameParse(t, filepath.Base(f.name), f.in)
+	}
+}
+
+type corpusFile struct {
+	name string
+	in   []byte
+}
+
+// fuzzCorpus reads FuzzTAP's committed regression cases and, when the Go
+// build cache holds it, its generated corpus.
+func fuzzCorpus(t *testing.T) []corpusFile {
+	dirs := []string{filepath.Join("testdata", "fuzz", "FuzzTAP")}
+	if c := os.Getenv("GOCACHE"); c != "" {
+		dirs = append(dirs, filepath.Join(c, "fuzz", "github.com", "pony-build", "pony", "reporters", "tap", "FuzzTAP"))
+	} else if c, err := os.UserCacheDir(); err == nil {
+		dirs = append(dirs, filepath.Join(c, "go-build", "fuzz", "github.com", "pony-build", "pony", "reporters", "tap", "FuzzTAP"))
+	}
+	var out []corpusFile
+	for _, d := range dirs {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(d, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, lit, ok := strings.Cut(string(b), "[]byte(")
+			if !ok {
+				continue
+			}
+			lit = strings.TrimSpace(lit)
+			lit = strings.TrimSuffix(lit, ")")
+			in, err := strconv.Unquote(lit)
+			if err != nil {
+				t.Fatalf("%s: %v", e.Name(), err)
+			}
+			out = append(out, corpusFile{e.Name(), []byte(in)})
+		}
+	}
+	return out
+}
+
+// TestDuplicateNamesMany checks the renaming of duplicates among many
+// top-level names, far apart, against a plain map.
+func TestDuplicateNamesMany(t *testing.T) {
+	var in strings.Builder
+	var names []string
+	for i := 1; i <= 20000; i++ {
+		name := fmt.Sprintf("test %d", i)
+		switch {
+		case i%997 == 0:
+			name = fmt.Sprintf("test %d", i/2)
+		case i == 15000:
+			name = "test 10 #2"
+		case i == 19999:
+			name = "test 1"
+		}
+		names = append(names, name)
+		fmt.Fprintf(&in, "# Subtest: %s\nok %d - %s\n  ---\n  duration_ms: 1\n  ...\n", name, i, name)
+	}
+	fmt.Fprintf(&in, "1..%d\n", len(names))
+	seen := map[string]bool{}
+	var want []string
+	for _, n := range names {
+		name := n
+		for k := 2; seen[name]; k++ {
+			name = n + " #" + strconv.Itoa(k)
+		}
+		seen[name] = true
+		want = append(want, name)
+	}
+	step, _, err := tap.Parse(context.Background(), strings.NewReader(in.String()), tap.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(step.Tests) != len(want) {
+		t.Fatalf("got %d tests, want %d", len(step.Tests), len(want))
+	}
+	for i, r := range step.Tests {
+		if r.Name != want[i] {
+			t.Errorf("test %d: got name %q, want %q", i+1, r.Name, want[i])
+		}
+	}
+	sameParse(t, "many duplicates", []byte(in.String()))
+}
