@@ -13,15 +13,21 @@ func CapTail(s string, max int) string {
 		return s
 	}
 	marker := fmt.Sprintf("[… %d bytes cut …]\n", len(s)) // digits of the largest possible cut
-	keep := max - len(marker)
-	if keep < 0 {
-		keep = 0
+	if len(marker) >= max {
+		// No room for the marker: the bare tail.
+		return tail(s, max)
 	}
-	start := len(s) - keep
+	kept := tail(s, max-len(marker))
+	return fmt.Sprintf("[… %d bytes cut …]\n", len(s)-len(kept)) + kept
+}
+
+// tail returns at most n bytes from the end of s, starting on a rune.
+func tail(s string, n int) string {
+	start := len(s) - n
 	for start < len(s) && !utf8.RuneStart(s[start]) {
 		start++
 	}
-	return fmt.Sprintf("[… %d bytes cut …]\n", start) + s[start:]
+	return s[start:]
 }
 
 // TailBuffer is an io.Writer that keeps only the last Max bytes written to
@@ -79,15 +85,12 @@ func (t *TailBuffer) String() string {
 		return string(t.buf)
 	}
 	total := t.Len()
-	keep := t.Max - len(fmt.Sprintf("[… %d bytes cut …]\n", total))
-	if keep < 0 {
-		keep = 0
+	marker := fmt.Sprintf("[… %d bytes cut …]\n", total)
+	if len(marker) >= t.Max {
+		return tail(string(t.buf), t.Max)
 	}
-	start := len(t.buf) - min(keep, len(t.buf))
-	for start < len(t.buf) && !utf8.RuneStart(t.buf[start]) {
-		start++
-	}
-	return fmt.Sprintf("[… %d bytes cut …]\n", total-int64(len(t.buf)-start)) + string(t.buf[start:])
+	kept := tail(string(t.buf), t.Max-len(marker))
+	return fmt.Sprintf("[… %d bytes cut …]\n", total-int64(len(kept))) + kept
 }
 
 // InputError is a problem in a report being parsed, with where it is: the

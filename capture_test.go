@@ -101,3 +101,28 @@ func TestInputError(t *testing.T) {
 		}
 	}
 }
+
+func TestCapsSmallerThanTheMarker(t *testing.T) {
+	s := strings.Repeat("x", 100) + "VERDICT"
+	for max := 1; max < 30; max++ {
+		got := pony.CapTail(s, max)
+		if len(got) > max || !strings.HasSuffix(s, stripMarker(got)) {
+			t.Errorf("CapTail(…, %d): got %q, want at most %d bytes of the tail", max, got, max)
+		}
+		tb := pony.TailBuffer{Max: max}
+		tb.WriteString(s)
+		if got := tb.String(); len(got) > max || !strings.HasSuffix(s, stripMarker(got)) {
+			t.Errorf("TailBuffer{Max: %d}: got %q, want at most %d bytes of the tail", max, got, max)
+		}
+	}
+}
+
+// stripMarker drops a leading "[… N bytes cut …]" line.
+func stripMarker(s string) string {
+	if strings.HasPrefix(s, "[… ") {
+		if i := strings.Index(s, "…]\n"); i >= 0 {
+			return s[i+len("…]\n"):]
+		}
+	}
+	return s
+}
