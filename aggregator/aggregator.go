@@ -198,4 +198,7 @@ type Store interface {
 	CreateToken(ctx context.Context, t Token) error
 	TokenByHash(ctx context.Context, hash string) (Token, error)
 	CountTokens(ctx context.Context) (int, error)
+
+	// Ping checks that the store can be reached.
+	Ping(ctx context.Context) error
 }

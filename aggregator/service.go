@@ -341,6 +341,14 @@ func HashToken(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// Ping checks that the store can be reached (for health checks).
+func (s *Service) Ping(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return &Error{Code: EUnavailable, Message: "the store cannot be reached"}
+	}
+	return nil
+}
+
 // Open reports whether the server runs without tokens: anyone may write.
 func (s *Service) Open(ctx context.Context) (bool, error) {
 	n, err := s.store.CountTokens(ctx)
@@ -351,7 +359,8 @@ func (s *Service) Open(ctx context.Context) (bool, error) {
 // stored at all, the server is open: everything is allowed. Reads are
 // allowed without a token unless Options.PrivateReads.
 func (s *Service) Authorize(ctx context.Context, secret, pkg string, scope Scope) error {
-	if scope == ScopeRead && !s.opts.PrivateReads && secret == "" {
+	publicRead := scope == ScopeRead && !s.opts.PrivateReads
+	if publicRead && secret == "" {
 		return nil
 	}
 	open, err := s.Open(ctx)
@@ -374,6 +383,9 @@ func (s *Service) Authorize(ctx context.Context, secret, pkg string, scope Scope
 	}
 	if subtle.ConstantTimeCompare([]byte(hash), []byte(t.Hash)) != 1 {
 		return Errorf(EUnauthorized, "unknown token")
+	}
+	if publicRead {
+		return nil // a known token never takes away what anonymity allows
 	}
 	if t.Package != "*" && t.Package != pkg {
 		return Errorf(EForbidden, "token %s is for package %q, not %q", t.ID, t.Package, pkg)
