@@ -29,3 +29,32 @@ need_node() {
     apt_install nodejs npm
   fi
 }
+
+need_python3() {
+  # The end-to-end test talks to /xmlrpc with Python's own xmlrpc.client.
+  if ! command -v python3 >/dev/null || ! python3 -c 'import xmlrpc.client' 2>/dev/null; then
+    echo "deps: installing python3 from Debian" >&2
+    apt_install python3
+  fi
+}
+
+# pg_bindir prints the directory of the newest PostgreSQL server binaries
+# (initdb, postgres, pg_ctl), or fails.
+pg_bindir() {
+  local d
+  if command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; then pg_config --bindir; return; fi
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n -r); do
+    if [ -x "$d/initdb" ] && [ -x "$d/postgres" ]; then echo "$d"; return; fi
+  done
+  if command -v initdb >/dev/null && command -v postgres >/dev/null; then dirname "$(command -v initdb)"; return; fi
+  return 1
+}
+
+need_postgres() {
+  # The store, durability and two-replica tests run on a throwaway
+  # PostgreSQL cluster (scripts/pg.sh).
+  if ! pg_bindir >/dev/null; then
+    echo "deps: installing postgresql from Debian" >&2
+    apt_install postgresql
+  fi
+}

@@ -11,6 +11,26 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 need_go
 need_node
+need_python3
+need_postgres
+
+# The store, end-to-end, durability and two-replica tests run on PostgreSQL
+# too: a throwaway cluster, stopped at exit, unless PONY_TEST_POSTGRES_DSN
+# already names a database to use. (In CI, with CI set, those tests fail
+# rather than skip when no PostgreSQL is given.)
+if [ -z "${PONY_TEST_POSTGRES_DSN:-}" ]; then
+  pg_out=$(bash scripts/pg.sh start)
+  PONY_PG_DIR=$(printf '%s\n' "$pg_out" | sed -n 's/^PONY_PG_DIR=//p' | tail -n 1)
+  PONY_TEST_POSTGRES_DSN=$(printf '%s\n' "$pg_out" | sed -n 's/^PONY_TEST_POSTGRES_DSN=//p' | tail -n 1)
+  if [ -z "$PONY_TEST_POSTGRES_DSN" ] || [ -z "$PONY_PG_DIR" ]; then
+    printf '%s\n' "$pg_out" >&2
+    echo "scripts/test.sh: scripts/pg.sh start did not print PONY_TEST_POSTGRES_DSN= and PONY_PG_DIR=" >&2
+    exit 1
+  fi
+  trap 'bash scripts/pg.sh stop "$PONY_PG_DIR" >/dev/null 2>&1 || true' EXIT
+  export PONY_TEST_POSTGRES_DSN
+  echo "== PostgreSQL for the tests: $PONY_TEST_POSTGRES_DSN"
+fi
 
 # The TAP parser's counts are checked live against npm's tap-parser, the reference implementation.
 (cd scripts/tap-reference && npm ci --no-audit --no-fund --loglevel=error)

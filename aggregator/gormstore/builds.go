@@ -32,6 +32,20 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (aggregator.Token,
 	return aggregator.Token{ID: row.ID, Hash: row.Hash, Package: row.Package, Scope: aggregator.Scope(row.Scope), Name: row.Name, Created: row.Created.UTC()}, nil
 }
 
+// Tokens lists the stored tokens, oldest first, without their hashes (for
+// the operator's `pony-server token list`).
+func (s *Store) Tokens(ctx context.Context) ([]aggregator.Token, error) {
+	var rows []apiTokenRow
+	if err := s.r.WithContext(ctx).Order("created, id").Find(&rows).Error; err != nil {
+		return nil, storeErr("list tokens", err)
+	}
+	out := make([]aggregator.Token, len(rows))
+	for i, r := range rows {
+		out[i] = aggregator.Token{ID: r.ID, Package: r.Package, Scope: aggregator.Scope(r.Scope), Name: r.Name, Created: r.Created.UTC()}
+	}
+	return out, nil
+}
+
 // CountTokens counts the stored tokens.
 func (s *Store) CountTokens(ctx context.Context) (int, error) {
 	var n int64

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pony-build/pony/aggregator"
+	"github.com/pony-build/pony/aggregator/gormstore"
+	"github.com/pony-build/pony/aggregator/httpapi"
+)
+
+// Config is pony-server's configuration, from flags and environment.
+type Config struct {
+	Addr         string
+	DB           string
+	MaxBody      int64
+	PrivateReads bool
+	StaleAfter   time.Duration
+	LogFormat    string
+	NoMigrate    bool
+	// TrustedProxies are the load balancers whose X-Forwarded-For is
+	// believed for the client IP of a receipt.
+	TrustedProxies []string
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// once a shutdown is asked for.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig is the configuration with no flag and no environment.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            ":8080",
+		DB:              defaultDB,
+		MaxBody:         64 << 20,
+		StaleAfter:      24 * time.Hour,
+		LogFormat:       "text",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Main is the running server: ParseFlags, then Run, then Close (the shape
+// of benbjohnson/wtf's cmd/wtfd). Tests use it in-process.
+type Main struct {
+	Config Config
+
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+
+	Logger     *slog.Logger
+	Store      *gormstore.Store
+	Service    *aggregator.Service
+	HTTPServer *http.Server
+
+	ln       net.Listener
+	serveErr chan error
+}
+
+// NewMain returns a Main with the default configuration, writing to w.
+func NewMain(stdout, stderr io.Writer, getenv func(string) string) *Main {
+	return &Main{Config: DefaultConfig(), Stdout: stdout, Stderr: stderr, Getenv: getenv, serveErr: make(chan error, 1)}
+}
+
+// ParseFlags reads the serve command's flags and PONY_ADDR, PONY_DB.
+func (m *Main) ParseFlags(ctx context.Context, args []string) error {
+	e := &env{stdout: m.Stdout, stderr: m.Stderr, getenv: m.Getenv}
+	c := &m.Config
+	if a := m.Getenv("PONY_ADDR"); a != "" {
+		c.Addr = a
+	}
+	fs := newFlagSet(e, "serve", "[serve] [flags]")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "`address` to listen on, host:port; :0 picks a free port (env PONY_ADDR)")
+	db := dbFlag(fs, m.Getenv)
+	maxBody := byteSize(c.MaxBody)
+	fs.Var(&maxBody, "max-body", "largest request body accepted; larger ones get 413 (e.g. 64MiB, 512KiB)")
+	fs.BoolVar(&c.PrivateReads, "private-reads", c.PrivateReads, "reads need a token too, once any token exists")
+	fs.DurationVar(&c.StaleAfter, "stale-after", c.StaleAfter, "age past which an environment's latest result is stale (and should-build says build)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "request log `format`: text or json (on stderr)")
+	fs.BoolVar(&c.NoMigrate, "no-migrate", c.NoMigrate, "do not migrate the schema at start; refuse to run on a stale one (run 'pony-server migrate' first)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	proxies := fs.String("trusted-proxies", "", "comma-separated `IPs or CIDRs` of load balancers whose X-Forwarded-For gives the client IP")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	c.DB, c.MaxBody = *db, int64(maxBody)
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	if err := (httpapi.Options{TrustedProxies: c.TrustedProxies}).Validate(); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.StaleAfter <= 0 || c.ShutdownTimeout <= 0 {
+		return errors.New("--stale-after and --shutdown-timeout must be positive")
+	}
+	if _, err := newLogger(io.Discard, c.LogFormat); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Run opens the database (migrating it unless NoMigrate), starts serving in
+// the background and prints the listening URL on stdout. It returns once
+// the server listens; Err reports a failure to serve.
+func (m *Main) Run(ctx context.Context) error {
+	logger, err := newLogger(m.Stderr, m.Config.LogFormat)
+	if err != nil {
+		return err
+	}
+	m.Logger = logger
+	if m.Store, err = openStore(ctx, m.Config.DB, !m.Config.NoMigrate, logger); err != nil {
+		return err
+	}
+	m.Service = aggregator.New(m.Store, aggregator.Options{StaleAfter: m.Config.StaleAfter, PrivateReads: m.Config.PrivateReads})
+	open, err := m.Service.Open(ctx)
+	if err != nil {
+		return fmt.Errorf("count tokens: %w", err)
+	}
+	if open {
+		warnOpen(m.Stderr, m.Config.DB)
+	}
+	api := httpapi.New(m.Service, httpapi.Options{MaxBody: m.Config.MaxBody, Logger: logger, TrustedProxies: m.Config.TrustedProxies})
+	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.HTTPServer = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go func() {
+		if err := m.HTTPServer.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.serveErr <- err
+		}
+		close(m.serveErr)
+	}()
+	fmt.Fprintf(m.Stdout, "pony-server listening on %s\n", m.URL())
+	logger.Info("serving", "url", m.URL(), "db", redactDSN(m.Config.DB), "max_body", formatSize(m.Config.MaxBody), "private_reads", m.Config.PrivateReads)
+	return nil
+}
+
+// URL is the server's base URL, with the port resolved when --addr asked
+// for :0.
+func (m *Main) URL() string {
+	if m.ln == nil {
+		return ""
+	}
+	addr := m.ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// Err is closed when the server stops serving, after sending the error
+// that stopped it, if any.
+func (m *Main) Err() <-chan error { return m.serveErr }
+
+// Close stops accepting connections, lets in-flight requests finish (up to
+// ShutdownTimeout), and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.HTTPServer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.HTTPServer.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down: %w", err))
+			m.HTTPServer.Close()
+		}
+		cancel()
+	} else if m.ln != nil {
+		m.ln.Close()
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// warnOpen tells, loudly, that a server without tokens lets anyone write.
+func warnOpen(w io.Writer, db string) {
+	dbArg := ""
+	if db != defaultDB {
+		dbArg = " --db " + shellQuote(redactDSN(db))
+	}
+	lines := []string{
+		strings.Repeat("*", 72),
+		"WARNING: pony-server has NO API TOKEN, so it runs OPEN: anyone who can",
+		"WARNING: reach it can write results into any package (and read them).",
+		"WARNING: To require a token, create one per package (shown only once):",
+		"WARNING:   pony-server token create" + dbArg + " --package PKG --scope write",
+		"WARNING: and give it to the build machines (pony-report --token or PONY_TOKEN).",
+		"WARNING: Once a token exists, writes need one; add --private-reads for reads.",
+		strings.Repeat("*", 72),
+	}
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// runServe is `pony-server [serve]`: serve until SIGINT or SIGTERM, then
+// shut down gracefully.
+func runServe(ctx context.Context, e *env, args []string) int {
+	m := NewMain(e.stdout, e.stderr, e.getenv)
+	if err := m.ParseFlags(ctx, args); err != nil {
+		return flagExit(e, err)
+	}
+	if err := m.Run(ctx); err != nil {
+		e.say("%v", err)
+		m.Close()
+		return exitFail
+	}
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down: finishing in-flight requests", "timeout", m.Config.ShutdownTimeout)
+	case err := <-m.Err():
+		e.say("serve: %v", err)
+		code = exitFail
+	}
+	if err := m.Close(); err != nil {
+		e.say("%v", err)
+		return exitFail
+	}
+	m.Logger.Info("stopped")
+	return code
+}
