@@ -201,5 +201,4 @@ type Store interface {
 
 	// Ping checks that the store can be reached.
 	Ping(ctx context.Context) error
-
 }
