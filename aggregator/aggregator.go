@@ -201,4 +201,16 @@ type Store interface {
 
 	// Ping checks that the store can be reached.
 	Ping(ctx context.Context) error
+
+	// TestStates returns the kept-current states of a package's tests
+	// (see TestState and Fold: CreateResult folds every result into them
+	// in its own transaction) and the package's environments.
+	TestStates(ctx context.Context, f StateFilter) ([]TestState, []EnvInfo, error)
+	// Changes returns what CreateResult recorded of how a result differs
+	// from the previous result of its environment and branch.
+	Changes(ctx context.Context, resultKey string) (Changes, error)
+	// SetExpected replaces the environments a package expects; Expected
+	// returns them.
+	SetExpected(ctx context.Context, pkg string, envs []ExpectedEnv) error
+	Expected(ctx context.Context, pkg string) ([]ExpectedEnv, error)
 }

@@ -52,6 +52,11 @@ func (s *Store) CreateResult(ctx context.Context, bag *pony.Bag, opts aggregator
 	if err != nil {
 		return pony.Receipt{}, false, fmt.Errorf("store result: %w", err)
 	}
+	var ri aggregator.ResultInfo
+	var obs []aggregator.Observation
+	if !s.skipUpkeep {
+		ri, obs = resultInfo(row, bag, s.fold)
+	}
 	var existing *pony.Receipt
 	err = s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if opts.IdempotencyKey != "" {
@@ -64,10 +69,25 @@ func (s *Store) CreateResult(ctx context.Context, bag *pony.Bag, opts aggregator
 				return nil
 			}
 		}
+		var u upkeep
+		if !s.skipUpkeep {
+			var err error
+			if u, err = s.planUpkeep(tx, ri, obs); err != nil {
+				return err
+			}
+			if row.Changes, err = changesJSON(u.changes); err != nil {
+				return err
+			}
+			row.Infra = u.ri.Infra
+		}
 		if err := tx.Create(row).Error; err != nil {
 			return err
 		}
-		return s.createChildren(tx, row, bag)
+		ids, err := s.createChildren(tx, row, bag)
+		if err != nil || s.skipUpkeep {
+			return err
+		}
+		return s.writeUpkeep(tx, u, ids, row)
 	})
 	if existing != nil {
 		return *existing, true, nil
@@ -86,6 +106,14 @@ func (s *Store) CreateResult(ctx context.Context, bag *pony.Bag, opts aggregator
 		return pony.Receipt{}, false, fmt.Errorf("store result: %w", err)
 	}
 	return rec, false, nil
+}
+
+// resultInfo describes a new result for aggregator.Fold, with its
+// observations and whether it is an infrastructure failure.
+func resultInfo(row *resultRow, bag *pony.Bag, opts aggregator.FoldOptions) (aggregator.ResultInfo, []aggregator.Observation) {
+	obs := aggregator.Observations(bag)
+	return aggregator.ResultInfo{Package: row.Package, EnvKey: row.EnvKey, Branch: row.Branch, Commit: row.Commit,
+		ResultKey: row.ResultKey, Received: row.ReceivedAt, Infra: aggregator.IsInfraFailure(obs, opts)}, obs
 }
 
 func receiptByIdempotencyKey(db *gorm.DB, key string) (pony.Receipt, bool, error) {
@@ -131,8 +159,9 @@ func newResultRow(bag *pony.Bag, rec pony.Receipt, opts aggregator.CreateOptions
 	return row, nil
 }
 
-// createChildren inserts what hangs off a new results row.
-func (s *Store) createChildren(tx *gorm.DB, row *resultRow, bag *pony.Bag) error {
+// createChildren inserts what hangs off a new results row, and returns the
+// ids of the bag's tests.
+func (s *Store) createChildren(tx *gorm.DB, row *resultRow, bag *pony.Bag) (map[identity]int64, error) {
 	env := aggregator.NewEnv(bag.ClientInfo)
 	if len(env.Tags) > 0 {
 		tags := make([]resultTagRow, len(env.Tags))
@@ -140,18 +169,18 @@ func (s *Store) createChildren(tx *gorm.DB, row *resultRow, bag *pony.Bag) error
 			tags[i] = resultTagRow{ResultID: row.ID, Tag: t}
 		}
 		if err := tx.CreateInBatches(tags, s.batchSize(2)).Error; err != nil {
-			return fmt.Errorf("insert tags: %w", err)
+			return nil, fmt.Errorf("insert tags: %w", err)
 		}
 	}
 	if len(bag.Steps) == 0 {
-		return nil
+		return map[identity]int64{}, nil
 	}
 	steps := make([]stepRow, len(bag.Steps))
 	for i := range bag.Steps {
 		st := &bag.Steps[i]
 		extra, err := extraJSON(st.Extra)
 		if err != nil {
-			return aggregator.Errorf(aggregator.EInvalid, "results_list[%d]: %v", i, err)
+			return nil, aggregator.Errorf(aggregator.EInvalid, "results_list[%d]: %v", i, err)
 		}
 		steps[i] = stepRow{ResultID: row.ID, Idx: i, Type: st.Type, Name: st.Name, Command: enc(st.Command),
 			Status: st.Status, Output: enc(st.Output), Errout: enc(st.Errout), Duration: st.Duration,
@@ -159,18 +188,18 @@ func (s *Store) createChildren(tx *gorm.DB, row *resultRow, bag *pony.Bag) error
 	}
 	// Steps are few; their ids come back from the insert.
 	if err := tx.CreateInBatches(steps, s.batchSize(12)).Error; err != nil {
-		return fmt.Errorf("insert steps: %w", err)
+		return nil, fmt.Errorf("insert steps: %w", err)
 	}
 	ids, err := s.testIDs(tx, env.Package, bag)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	n := 0
 	for i := range bag.Steps {
 		n += len(bag.Steps[i].Tests)
 	}
 	if n == 0 {
-		return nil
+		return ids, nil
 	}
 	verdicts := make([]verdictRow, 0, n)
 	for i := range bag.Steps {
@@ -189,9 +218,9 @@ func (s *Store) createChildren(tx *gorm.DB, row *resultRow, bag *pony.Bag) error
 		}
 	}
 	if err := tx.CreateInBatches(verdicts, s.batchSize(verdictColumns)).Error; err != nil {
-		return fmt.Errorf("insert verdicts: %w", err)
+		return nil, fmt.Errorf("insert verdicts: %w", err)
 	}
-	return nil
+	return ids, nil
 }
 
 // identity is a test's stored (suite, name) within a package.

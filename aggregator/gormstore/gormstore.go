@@ -42,6 +42,14 @@ type Options struct {
 	// SlowQuery logs statements slower than this at Warn level (default
 	// 2 s; negative: never).
 	SlowQuery time.Duration
+	// Fold tunes the folding of each result into the test states (zero
+	// fields take aggregator's defaults: 20 tests, 0.5).
+	Fold aggregator.FoldOptions
+
+	// skipUpkeep stores results without folding them into test_states,
+	// envs and changes: only the scale benchmark sets it, to measure the
+	// upkeep's cost against ingest without it.
+	skipUpkeep bool
 
 	// sqliteDriver chooses the SQLite driver: "" for the pure-Go
 	// github.com/glebarez/sqlite (modernc.org/sqlite); the tests register
@@ -67,6 +75,9 @@ type Store struct {
 	dialect string
 	log     *slog.Logger
 	pools   []*sql.DB
+	fold    aggregator.FoldOptions
+	// skipUpkeep: see Options.skipUpkeep.
+	skipUpkeep bool
 }
 
 var _ aggregator.Store = (*Store)(nil)
@@ -119,7 +130,7 @@ func open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.SlowQuery == 0 {
 		opts.SlowQuery = 2 * time.Second
 	}
-	s := &Store{log: opts.Logger}
+	s := &Store{log: opts.Logger, fold: opts.Fold.WithDefaults(), skipUpkeep: opts.skipUpkeep}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = s.openPostgres(dsn, opts)

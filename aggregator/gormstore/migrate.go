@@ -24,6 +24,7 @@ const advisoryLockKey = 0x706f6e79
 var migrations = []*gormigrate.Migration{
 	{ID: "0001_tables", Migrate: migrate0001Tables},
 	{ID: "0002_query_indexes", Migrate: migrate0002QueryIndexes},
+	{ID: "0003_states", Migrate: migrate0003States},
 }
 
 // migrate0001Tables creates the tables with their primary keys, unique
@@ -169,6 +170,63 @@ func migrate0002QueryIndexes(tx *gorm.DB) error {
 		}
 	}
 	return nil
+}
+
+// migrate0003States adds the kept-current state of each test per
+// environment and branch (test_states), the environments (envs), the
+// environments a package expects (expected_envs), and each result's changes
+// and infrastructure-failure flag; then it folds the results already stored,
+// oldest first, into the new tables (see backfillStates).
+func migrate0003States(tx *gorm.DB) error {
+	// The fold's state is one packed column (see packState): the pure-Go
+	// SQLite driver pays per column read, and the matrix reads every state
+	// of a package; status, result_key and received are also plain columns,
+	// for people querying the database.
+	type testState struct {
+		EnvKey    string    `gorm:"primaryKey;type:text"`
+		Branch    string    `gorm:"primaryKey;type:text"`
+		TestID    int64     `gorm:"primaryKey;autoIncrement:false"`
+		Package   string    `gorm:"type:text;not null"`
+		Status    string    `gorm:"type:text;not null"`
+		ResultKey string    `gorm:"type:text;not null"`
+		Received  time.Time `gorm:"not null"`
+		State     []byte    `gorm:"not null"`
+	}
+	type env struct {
+		EnvKey        string    `gorm:"primaryKey;type:text"`
+		Package       string    `gorm:"type:text;not null"`
+		Host          string    `gorm:"type:text;not null"`
+		Arch          string    `gorm:"type:text;not null"`
+		Runtime       string    `gorm:"type:text;not null"`
+		Tags          string    `gorm:"type:text;not null"`
+		LastResultID  int64     `gorm:"not null"`
+		LastResultKey string    `gorm:"type:text;not null"`
+		LastReceived  time.Time `gorm:"not null"`
+		ClientInfo    string    `gorm:"type:text;not null"`
+	}
+	type expectedEnv struct {
+		Package    string `gorm:"primaryKey;type:text"`
+		Idx        int    `gorm:"primaryKey;autoIncrement:false"`
+		Name       string `gorm:"type:text;not null"`
+		Match      string `gorm:"type:text;not null"`
+		IntervalMs int64  `gorm:"column:interval_ms;not null"`
+	}
+	if err := tx.Migrator().CreateTable(&testState{}, &env{}, &expectedEnv{}); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`CREATE INDEX idx_test_states_package_branch ON test_states (package, branch)`,
+		`CREATE INDEX idx_envs_package ON envs (package)`,
+		`ALTER TABLE results ADD COLUMN changes text`,
+		`ALTER TABLE results ADD COLUMN infra boolean NOT NULL DEFAULT false`,
+		// The previous result of an environment and branch, by receipt.
+		`CREATE INDEX idx_results_env_branch_received ON results (package, env_key, branch, received_at DESC, result_key DESC)`,
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return backfillStates(tx)
 }
 
 func (s *Store) migrator(db *gorm.DB) *gormigrate.Gormigrate {

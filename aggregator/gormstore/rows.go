@@ -49,6 +49,11 @@ type resultRow struct {
 	NFlaky         int
 	NAttempts      int
 	ClientInfo     string
+	// Changes is the JSON of the aggregator.Changes against the previous
+	// result of the environment and branch; Infra says the result was an
+	// infrastructure failure (aggregator.IsInfraFailure).
+	Changes *string
+	Infra   bool
 }
 
 func (resultRow) TableName() string { return "results" }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -210,7 +211,10 @@ func (s *Server) getLatest(c *gin.Context) (*reply, error) {
 	return &reply{body: bag}, nil
 }
 
-// getTagsets answers the latest result of each environment of a package.
+// getTagsets answers the latest result of each environment of a package,
+// and whether each environment the package expects reported within its
+// interval: "expected" lists them all, "missing" the names (or match
+// labels) of those that did not.
 func (s *Server) getTagsets(c *gin.Context) (*reply, error) {
 	if _, err := newQuery(c); err != nil {
 		return nil, err
@@ -219,14 +223,55 @@ func (s *Server) getTagsets(c *gin.Context) (*reply, error) {
 	if err := s.authorizeRead(c, pkg); err != nil {
 		return nil, err
 	}
-	ts, err := s.svc.Tagsets(c.Request.Context(), pkg)
+	ts, exp, err := s.svc.TagsetsWithExpected(c.Request.Context(), pkg)
 	if err != nil {
 		return nil, err
 	}
 	if ts == nil {
 		ts = []aggregator.Tagset{}
 	}
-	return &reply{body: map[string]any{"package": pkg, "tagsets": ts}}, nil
+	expected := make([]expectedStatus, 0, len(exp))
+	missing := []string{}
+	for _, e := range exp {
+		x := ToExpectedJSON([]aggregator.ExpectedEnv{e.Expected})[0]
+		expected = append(expected, expectedStatus{ExpectedJSON: x, SatisfiedBy: e.SatisfiedBy, LastSeen: e.LastSeen, Missing: e.Missing, Reason: e.Reason})
+		if e.Missing {
+			missing = append(missing, expectedName(e.Expected))
+		}
+	}
+	return &reply{body: map[string]any{"package": pkg, "tagsets": ts, "expected": expected, "missing": missing}}, nil
+}
+
+// expectedStatus is an expected environment in the tagsets answer: the
+// declaration, the environment that satisfies it (the matching one that
+// reported last) and whether it is missing, and why.
+type expectedStatus struct {
+	ExpectedJSON
+	SatisfiedBy *aggregator.Env `json:"satisfied_by,omitempty"`
+	LastSeen    time.Time       `json:"last_seen,omitzero"`
+	Missing     bool            `json:"missing"`
+	Reason      string          `json:"reason,omitempty"`
+}
+
+// expectedName names an expected environment: its name, else its match
+// (host=… arch=… runtime=… tag=…), else "any".
+func expectedName(x aggregator.ExpectedEnv) string {
+	if x.Name != "" {
+		return x.Name
+	}
+	var parts []string
+	for _, f := range [][2]string{{"host", x.Match.Host}, {"arch", x.Match.Arch}, {"runtime", x.Match.Runtime}} {
+		if f[1] != "" {
+			parts = append(parts, f[0]+"="+f[1])
+		}
+	}
+	for _, t := range x.Match.Tags {
+		parts = append(parts, "tag="+t)
+	}
+	if len(parts) == 0 {
+		return "any"
+	}
+	return strings.Join(parts, " ")
 }
 
 // getTestHistory answers one test's verdicts, newest first, a page at a

@@ -288,5 +288,44 @@ func (s *Server) getResult(c *gin.Context) (*reply, error) {
 	if err := s.authorize(ctx, secret, bag.ClientInfo.Package, aggregator.ScopeRead); err != nil {
 		return nil, err
 	}
-	return &reply{body: bag}, nil
+	// The changes since the previous result of the environment sit beside
+	// the bag's own keys; a result stored before they were recorded has
+	// none.
+	ch, err := s.svc.Changes(ctx, c.Param("key"))
+	switch aggregator.ErrorCode(err) {
+	case "":
+		return &reply{body: bagWithChanges{bag: bag, changes: &ch}}, nil
+	case aggregator.ENotFound:
+		return &reply{body: bag}, nil
+	}
+	return nil, err
+}
+
+// bagWithChanges writes a bag with a "changes" key after its own.
+type bagWithChanges struct {
+	bag     *pony.Bag
+	changes *aggregator.Changes
+}
+
+func (b bagWithChanges) MarshalJSON() ([]byte, error) {
+	bag, err := json.Marshal(b.bag)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := json.Marshal(b.changes)
+	if err != nil {
+		return nil, err
+	}
+	bag = bytes.TrimSpace(bag)
+	if len(bag) < 2 || bag[len(bag)-1] != '}' {
+		return nil, fmt.Errorf("bag is not a JSON object: %.40s", bag)
+	}
+	out := make([]byte, 0, len(bag)+len(ch)+16)
+	out = append(out, bag[:len(bag)-1]...)
+	if len(bytes.TrimSpace(bag[1:len(bag)-1])) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, `"changes":`...)
+	out = append(out, ch...)
+	return append(out, '}'), nil
 }

@@ -145,16 +145,21 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/packages/:pkg/latest", s.wrap(s.getLatest))
 	api.GET("/packages/:pkg/tagsets", s.wrap(s.getTagsets))
 	api.GET("/packages/:pkg/tests/history", s.wrap(s.getTestHistory))
+	api.GET("/packages/:pkg/matrix", s.wrap(s.getMatrix))
+	api.GET("/packages/:pkg/flaky", s.wrap(s.getFlaky))
+	api.GET("/packages/:pkg/expected", s.wrap(s.getExpected))
+	api.PUT("/packages/:pkg/expected", s.wrap(s.putExpected))
 	api.GET("/should-build", s.wrap(s.getShouldBuild))
 	api.POST("/should-build/request", s.wrap(s.postBuildRequest))
 	return e
 }
 
 // reply is what a handler answers: a status (0 means 200) and a body
-// rendered as JSON.
+// rendered as JSON, or plain text when text is set.
 type reply struct {
 	status int
 	body   any
+	text   string
 }
 
 // apiFunc is a JSON handler: it parses the request, calls the Service, and
@@ -182,6 +187,10 @@ func (s *Server) wrap(f apiFunc) gin.HandlerFunc {
 		status := http.StatusOK
 		if r.status != 0 {
 			status = r.status
+		}
+		if r.text != "" {
+			c.Data(status, "text/plain; charset=utf-8", []byte(r.text))
+			return
 		}
 		c.JSON(status, r.body)
 	}

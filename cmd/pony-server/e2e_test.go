@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/pony-build/pony"
@@ -76,7 +75,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	srv := startServer(t, "--db", filepath.Join(dir, "pony.db"))
-	if !strings.Contains(srv.stderr.String(), "WARNING: pony-server has NO API TOKEN") || !strings.Contains(srv.stderr.String(), "token create") {
+	if !srv.stderrHas("WARNING: pony-server has NO API TOKEN", "token create") {
 		t.Errorf("got stderr %q, want the loud warning of an open server, saying how to create a token", srv.stderr)
 	}
 	const pkg = "pony-e2e"

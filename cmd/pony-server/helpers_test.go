@@ -143,6 +143,23 @@ func serverEnv() []string {
 	return out
 }
 
+// stderrHas reports whether the server's stderr holds every one of want,
+// waiting up to 10 s for them: the stderr copy may lag the stdout line
+// startServer waits for.
+func (s *server) stderrHas(want ...string) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		all := true
+		for _, w := range want {
+			all = all && strings.Contains(s.stderr.String(), w)
+		}
+		if all || time.Now().After(deadline) {
+			return all
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // kill sends SIGKILL (kill -9) and waits for the process to be gone.
 func (s *server) kill() {
 	s.cmd.Process.Signal(syscall.SIGKILL)

@@ -318,6 +318,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"--log-format", "xml", "--db", filepath.Join(t.TempDir(), "x.db")}, 2, "--log-format"},
 		{[]string{"token", "create", "--package", "p"}, 2, "--scope"},
 		{[]string{"--trusted-proxies", "10.0.0.0/8,lb.example"}, 2, `"lb.example" is neither an IP nor a CIDR`},
+		{[]string{"--expected", "no-such-expected.json"}, 2, "--expected: open no-such-expected.json"},
+		{[]string{"serve", "--help"}, 0, "-expected"},
 		{[]string{"token", "create", "--package", "p", "--scope", "admin", "--db", filepath.Join(t.TempDir(), "y.db")}, 2, "scope must be read or write"},
 	} {
 		out, code, stderr := runServerCmd(t, tc.args...)

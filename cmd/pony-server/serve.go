@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -31,6 +33,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// once a shutdown is asked for.
 	ShutdownTimeout time.Duration
+	// ExpectedFile is the --expected file; Expected what it declares, per
+	// package: Run stores it (replacing what each package listed there
+	// expected before; other packages keep theirs).
+	ExpectedFile string
+	Expected     map[string][]aggregator.ExpectedEnv
 }
 
 // DefaultConfig is the configuration with no flag and no environment.
@@ -67,12 +74,16 @@ func NewMain(stdout, stderr io.Writer, getenv func(string) string) *Main {
 	return &Main{Config: DefaultConfig(), Stdout: stdout, Stderr: stderr, Getenv: getenv, serveErr: make(chan error, 1)}
 }
 
-// ParseFlags reads the serve command's flags and PONY_ADDR, PONY_DB.
+// ParseFlags reads the serve command's flags and PONY_ADDR, PONY_DB,
+// PONY_EXPECTED; it reads and checks the --expected file.
 func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	e := &env{stdout: m.Stdout, stderr: m.Stderr, getenv: m.Getenv}
 	c := &m.Config
 	if a := m.Getenv("PONY_ADDR"); a != "" {
 		c.Addr = a
+	}
+	if f := m.Getenv("PONY_EXPECTED"); f != "" {
+		c.ExpectedFile = f
 	}
 	fs := newFlagSet(e, "serve", "[serve] [flags]")
 	fs.StringVar(&c.Addr, "addr", c.Addr, "`address` to listen on, host:port; :0 picks a free port (env PONY_ADDR)")
@@ -84,6 +95,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "request log `format`: text or json (on stderr)")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", c.NoMigrate, "do not migrate the schema at start; refuse to run on a stale one (run 'pony-server migrate' first)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	fs.StringVar(&c.ExpectedFile, "expected", c.ExpectedFile, "JSON `file` of the environments each package expects results from, e.g. {\"PKG\": [{\"name\": \"linux\", \"match\": {\"host\": \"ci-1\", \"tags\": [\"nightly\"]}, \"interval\": \"24h\"}]} (env PONY_EXPECTED)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `IPs or CIDRs` of load balancers whose X-Forwarded-For gives the client IP")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,6 +114,34 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	}
 	if _, err := newLogger(io.Discard, c.LogFormat); err != nil {
 		return err
+	}
+	if c.ExpectedFile != "" {
+		data, err := os.ReadFile(c.ExpectedFile)
+		if err != nil {
+			return fmt.Errorf("--expected: %w", err)
+		}
+		if c.Expected, err = httpapi.ParseExpectedFile(c.ExpectedFile, data); err != nil {
+			return fmt.Errorf("--expected: %w", err)
+		}
+	}
+	return nil
+}
+
+// storeExpected stores the --expected environments, package by package
+// in name order.
+func (m *Main) storeExpected(ctx context.Context) error {
+	pkgs := make([]string, 0, len(m.Config.Expected))
+	for p := range m.Config.Expected {
+		pkgs = append(pkgs, p)
+	}
+	sort.Strings(pkgs)
+	for _, p := range pkgs {
+		if err := m.Service.SetExpected(ctx, p, m.Config.Expected[p]); err != nil {
+			return fmt.Errorf("--expected %s: store the environments of package %q: %w", m.Config.ExpectedFile, p, err)
+		}
+	}
+	if len(pkgs) > 0 {
+		m.Logger.Info("expected environments loaded", "file", m.Config.ExpectedFile, "packages", len(pkgs))
 	}
 	return nil
 }
@@ -125,6 +165,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if open {
 		warnOpen(m.Stderr, m.Config.DB)
+	}
+	if err := m.storeExpected(ctx); err != nil {
+		return err
 	}
 	api := httpapi.New(m.Service, httpapi.Options{MaxBody: m.Config.MaxBody, Logger: logger, TrustedProxies: m.Config.TrustedProxies})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
