@@ -199,6 +199,11 @@ type FlakyEnv struct {
 	Status     pony.Status `json:"status"`
 	ResultKey  string      `json:"result_key"`
 	Assessment Assessment  `json:"assessment"`
+	// History, RetryFlakes and HistoryLen are the state's last scored
+	// verdicts (see TestState), for drawing them.
+	History     uint64 `json:"history"`
+	RetryFlakes uint64 `json:"retry_flakes"`
+	HistoryLen  int    `json:"history_len"`
 }
 
 // FlakyTest is one test's flakiness over every environment.
@@ -260,7 +265,8 @@ func RankFlaky(states []TestState, envs []EnvInfo, opts FlakyOptions) []FlakyTes
 			if !ok {
 				env = Env{Package: s.Package}
 			}
-			a.t.Environments = append(a.t.Environments, FlakyEnv{Env: env, Branch: s.Branch, Status: s.Status, ResultKey: s.ResultKey, Assessment: as})
+			a.t.Environments = append(a.t.Environments, FlakyEnv{Env: env, Branch: s.Branch, Status: s.Status, ResultKey: s.ResultKey, Assessment: as,
+				History: s.History, RetryFlakes: s.RetryFlakes, HistoryLen: s.HistoryLen})
 		}
 	}
 	out := []FlakyTest{}

@@ -58,3 +58,24 @@ need_postgres() {
     apt_install postgresql
   fi
 }
+
+# chromium_path prints the path of a Chromium binary, or fails.
+chromium_path() {
+  local c
+  for c in "${PONY_CHROMIUM:-}" chromium chromium-browser google-chrome-stable google-chrome; do
+    [ -n "$c" ] || continue
+    if command -v "$c" >/dev/null; then command -v "$c"; return; fi
+  done
+  return 1
+}
+
+need_chromium() {
+  # The web pages' real-browser test (web/browsertest) drives headless
+  # Chromium from Debian's chromium package, found through PONY_CHROMIUM.
+  if ! chromium_path >/dev/null; then
+    echo "deps: installing chromium from Debian" >&2
+    apt_install chromium
+  fi
+  PONY_CHROMIUM=$(chromium_path)
+  export PONY_CHROMIUM
+}

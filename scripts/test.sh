@@ -13,6 +13,8 @@ need_go
 need_node
 need_python3
 need_postgres
+need_chromium
+echo "== Chromium for the browser test: $PONY_CHROMIUM"
 
 # The store, end-to-end, durability and two-replica tests run on PostgreSQL
 # too: a throwaway cluster, stopped at exit, unless PONY_TEST_POSTGRES_DSN

@@ -42,6 +42,15 @@ func (s *Store) batchSize(n int) int { return s.maxParams() / n }
 // another replica, fails the unique index on results.idempotency_key: the
 // transaction rolls back and the first result's receipt is returned with
 // existed true.
+//
+// In the same transaction the result is folded into the test states (see
+// states.go): on PostgreSQL an advisory transaction lock on (package,
+// environment, branch) is taken first, so that replicas fold one
+// environment's results one at a time; the environment's states are read,
+// the bag's observations folded in with aggregator.Fold, the changes against
+// the previous result computed with aggregator.DiffChanges and stored on the
+// results row with the infrastructure-failure flag, the states bulk-upserted
+// and the environment's row updated.
 func (s *Store) CreateResult(ctx context.Context, bag *pony.Bag, opts aggregator.CreateOptions) (pony.Receipt, bool, error) {
 	if bag.Receipt == nil || bag.Receipt.ResultKey == "" {
 		return pony.Receipt{}, false, aggregator.Errorf(aggregator.EInvalid, "store result: the bag has no receipt")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ import (
 const stateLockClass = 0x706f6e79
 
 // stateColumns are test_states' columns in the order stateArgs gives them.
-var stateColumns = []string{"env_key", "branch", "test_id", "package", "status", "result_key", "received", "state"}
+var stateColumns = []string{"env_key", "branch", "test_id", "package", "state"}
 
 // upsertStatesHead and upsertStatesTail are the INSERT head and the ON
 // CONFLICT tail of the bulk upsert of states: every non-key column takes
@@ -49,24 +50,29 @@ var upsertStatesHead, upsertStatesTail = func() (string, string) {
 
 // stateArgs are a state's values in stateColumns order.
 func stateArgs(st *aggregator.TestState, testID int64, args []any) []any {
-	return append(args, st.EnvKey, st.Branch, testID, st.Package, string(st.Status), st.ResultKey, msUTC(st.Received), packState(st, testID))
+	return append(args, st.EnvKey, st.Branch, testID, st.Package, packState(st, testID))
 }
 
 // packState encodes a state but its package, suite and name (the keys too,
 // so that reading a state reads one column): version 1, the test id as a
-// uvarint, then the strings length-prefixed, the
+// uvarint, then the strings length-prefixed (the scored commit empty when
+// it is the commit, a flag saying so), the
 // counters as uvarints, the times as Unix milliseconds (varints), the two
 // bit fields as 8 bytes little-endian, and one byte of flags.
 func packState(st *aggregator.TestState, testID int64) []byte {
 	b := make([]byte, 0, 80+len(st.EnvKey)+len(st.Branch)+len(st.ResultKey)+len(st.Commit)+len(st.ScoredCommit))
 	b = append(b, 1)
 	b = binary.AppendUvarint(b, uint64(testID))
-	for _, str := range []string{st.EnvKey, st.Branch, string(st.Status), st.ResultKey, st.Commit, st.ScoredCommit} {
+	scored, same := st.ScoredCommit, st.ScoredCommit == st.Commit
+	if same { // the usual case: stored once
+		scored = ""
+	}
+	for _, str := range []string{st.EnvKey, st.Branch, string(st.Status), st.ResultKey, st.Commit, scored} {
 		b = binary.AppendUvarint(b, uint64(len(str)))
 		b = append(b, str...)
 	}
 	var flags byte
-	for i, f := range []bool{st.Infra, st.CommitPass, st.CommitFail, !st.FirstFlake.IsZero(), !st.LastFlake.IsZero()} {
+	for i, f := range []bool{st.Infra, st.CommitPass, st.CommitFail, !st.FirstFlake.IsZero(), !st.LastFlake.IsZero(), same} {
 		if f {
 			flags |= 1 << i
 		}
@@ -89,8 +95,22 @@ func packState(st *aggregator.TestState, testID int64) []byte {
 
 var errBadState = errors.New("bad stored test state")
 
+// interner shares the strings of the states read together (environment
+// keys, branches, statuses, commits and result keys repeat): fewer
+// allocations when a package's states are read.
+type interner map[string]string
+
+func (in interner) str(b []byte) string {
+	if s, ok := in[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
 // unpackState decodes packState's encoding into st and returns the test id.
-func unpackState(b []byte, st *aggregator.TestState) (int64, error) {
+func unpackState(b []byte, st *aggregator.TestState, in interner) (int64, error) {
 	if len(b) == 0 || b[0] != 1 {
 		return 0, errBadState
 	}
@@ -105,7 +125,7 @@ func unpackState(b []byte, st *aggregator.TestState) (int64, error) {
 		if k <= 0 || uint64(len(b)-k) < n {
 			return 0, errBadState
 		}
-		strs[i] = string(b[k : k+int(n)])
+		strs[i] = in.str(b[k : k+int(n)])
 		b = b[k+int(n):]
 	}
 	st.EnvKey, st.Branch = strs[0], strs[1]
@@ -116,6 +136,9 @@ func unpackState(b []byte, st *aggregator.TestState) (int64, error) {
 	flags := b[0]
 	b = b[1:]
 	st.Infra, st.CommitPass, st.CommitFail = flags&1 != 0, flags&2 != 0, flags&4 != 0
+	if flags&32 != 0 {
+		st.ScoredCommit = st.Commit
+	}
 	var times [3]time.Time
 	for i := range times {
 		ms, k := binary.Varint(b)
@@ -130,7 +153,7 @@ func unpackState(b []byte, st *aggregator.TestState) (int64, error) {
 	st.Received, st.FirstFlake, st.LastFlake = times[0], times[1], times[2]
 	for _, p := range []*int{&st.Attempts, &st.Verdicts, &st.HistoryLen, &st.Disagreements, &st.FlakeCount, &st.CleanRun, &st.InfraExcluded} {
 		n, k := binary.Uvarint(b)
-		if k <= 0 {
+		if k <= 0 || n > math.MaxInt32 {
 			return 0, errBadState
 		}
 		*p, b = int(n), b[k:]
@@ -161,6 +184,7 @@ func queryStates(db *gorm.DB, pkg string, names bool, where string, args ...any)
 	}
 	defer r.Close()
 	out := make([]keyedState, 0, 1024)
+	in := interner{}
 	var state []byte
 	var suite, name string
 	for r.Next() {
@@ -174,7 +198,7 @@ func queryStates(db *gorm.DB, pkg string, names bool, where string, args ...any)
 		}
 		out = append(out, keyedState{})
 		k := &out[len(out)-1]
-		if k.id, err = unpackState(state, &k.st); err != nil {
+		if k.id, err = unpackState(state, &k.st, in); err != nil {
 			return nil, fmt.Errorf("a test state of %s: %w", pkg, err)
 		}
 		k.st.Package = pkg
@@ -511,11 +535,30 @@ func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]agg
 	db := s.r.WithContext(ctx)
 	var rows []keyedState
 	var err error
-	if f.Branch != "" {
-		rows, err = queryStates(db, f.Package, false, "WHERE s.package = ? AND s.branch = ?", f.Package, f.Branch)
-	} else {
-		rows, err = queryStates(db, f.Package, false, "WHERE s.package = ?", f.Package)
+	envs, err := s.envs(db, f.Package)
+	if err != nil {
+		return nil, nil, err
 	}
+	if len(envs) == 0 {
+		return []aggregator.TestState{}, envs, nil
+	}
+	// By environment: range scans of the primary key.
+	where := make([]byte, 0, 32+2*len(envs))
+	where = append(where, "WHERE s.env_key IN ("...)
+	args := make([]any, 0, len(envs)+1)
+	for i, e := range envs {
+		if i > 0 {
+			where = append(where, ',')
+		}
+		where = append(where, '?')
+		args = append(args, e.Key)
+	}
+	where = append(where, ')')
+	if f.Branch != "" {
+		where = append(where, " AND s.branch = ?"...)
+		args = append(args, f.Branch)
+	}
+	rows, err = queryStates(db, f.Package, false, string(where), args...)
 	if err != nil {
 		return nil, nil, storeErr("read test states", err)
 	}
@@ -544,10 +587,13 @@ func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]agg
 		k := names[rows[i].id]
 		rows[i].st.Suite, rows[i].st.Name = k.Suite, k.Name
 	}
-	out := make([]aggregator.TestState, 0, len(rows))
+	// keep indexes the rows returned: on one branch all of them; over every
+	// branch the newest of each test and environment. They are sorted as
+	// indexes, the states being large, and copied out once.
+	keep := make([]int32, 0, len(rows))
 	if f.Branch != "" {
 		for i := range rows {
-			out = append(out, rows[i].st)
+			keep = append(keep, int32(i))
 		}
 	} else {
 		type testEnv struct {
@@ -559,22 +605,17 @@ func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]agg
 			k := testEnv{rows[i].id, rows[i].st.EnvKey}
 			j, ok := at[k]
 			if !ok {
-				at[k] = len(out)
-				out = append(out, rows[i].st)
+				at[k] = len(keep)
+				keep = append(keep, int32(i))
 				continue
 			}
-			if o, n := &out[j], &rows[i].st; n.Received.After(o.Received) || (n.Received.Equal(o.Received) && n.ResultKey > o.ResultKey) {
-				*o = *n
+			if o, n := &rows[keep[j]].st, &rows[i].st; n.Received.After(o.Received) || (n.Received.Equal(o.Received) && n.ResultKey > o.ResultKey) {
+				keep[j] = int32(i)
 			}
 		}
 	}
-	// Sort a permutation, not the (large) states.
-	perm := make([]int32, len(out))
-	for i := range perm {
-		perm[i] = int32(i)
-	}
-	sort.Slice(perm, func(i, j int) bool {
-		a, b := &out[perm[i]], &out[perm[j]]
+	sort.Slice(keep, func(i, j int) bool {
+		a, b := &rows[keep[i]].st, &rows[keep[j]].st
 		if a.Suite != b.Suite {
 			return a.Suite < b.Suite
 		}
@@ -586,16 +627,11 @@ func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]agg
 		}
 		return a.Branch < b.Branch
 	})
-	sorted := make([]aggregator.TestState, len(out))
-	for i, p := range perm {
-		sorted[i] = out[p]
+	sorted := make([]aggregator.TestState, len(keep))
+	for i, k := range keep {
+		sorted[i] = rows[k].st
 	}
-	out = sorted
-	envs, err := s.envs(db, f.Package)
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, envs, nil
+	return sorted, envs, nil
 }
 
 // envs reads a package's environments, by key.

@@ -50,6 +50,10 @@ type Options struct {
 	// Debug runs gin in debug mode (route dump, warnings); release mode
 	// otherwise.
 	Debug bool
+	// Mount, when set, adds more routes to the same engine after the API's
+	// (pony-server mounts the web pages with it). They share the API's
+	// request log, metrics, panic recovery and %2F handling in :pkg.
+	Mount func(r gin.IRouter)
 }
 
 // Validate reports a setting New would have to ignore: a trusted proxy
@@ -151,6 +155,9 @@ func (s *Server) routes() *gin.Engine {
 	api.PUT("/packages/:pkg/expected", s.wrap(s.putExpected))
 	api.GET("/should-build", s.wrap(s.getShouldBuild))
 	api.POST("/should-build/request", s.wrap(s.postBuildRequest))
+	if s.opts.Mount != nil {
+		s.opts.Mount(e)
+	}
 	return e
 }
 

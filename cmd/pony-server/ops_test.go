@@ -320,6 +320,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"--trusted-proxies", "10.0.0.0/8,lb.example"}, 2, `"lb.example" is neither an IP nor a CIDR`},
 		{[]string{"--expected", "no-such-expected.json"}, 2, "--expected: open no-such-expected.json"},
 		{[]string{"serve", "--help"}, 0, "-expected"},
+		{[]string{"serve", "--help"}, 0, "-base-url"},
+		{[]string{"--base-url", "pony.example.org"}, 2, `--base-url: want an absolute http(s) URL`},
 		{[]string{"token", "create", "--package", "p", "--scope", "admin", "--db", filepath.Join(t.TempDir(), "y.db")}, 2, "scope must be read or write"},
 	} {
 		out, code, stderr := runServerCmd(t, tc.args...)

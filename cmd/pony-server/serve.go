@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/pony-build/pony/aggregator"
 	"github.com/pony-build/pony/aggregator/gormstore"
 	"github.com/pony-build/pony/aggregator/httpapi"
+	"github.com/pony-build/pony/web"
 )
 
 // Config is pony-server's configuration, from flags and environment.
@@ -38,6 +40,9 @@ type Config struct {
 	// expected before; other packages keep theirs).
 	ExpectedFile string
 	Expected     map[string][]aggregator.ExpectedEnv
+	// BaseURL is the absolute URL prefix the web feeds link with (e.g.
+	// https://pony.example.org); empty means the URL the server listens on.
+	BaseURL string
 }
 
 // DefaultConfig is the configuration with no flag and no environment.
@@ -85,6 +90,9 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	if f := m.Getenv("PONY_EXPECTED"); f != "" {
 		c.ExpectedFile = f
 	}
+	if u := m.Getenv("PONY_BASE_URL"); u != "" {
+		c.BaseURL = u
+	}
 	fs := newFlagSet(e, "serve", "[serve] [flags]")
 	fs.StringVar(&c.Addr, "addr", c.Addr, "`address` to listen on, host:port; :0 picks a free port (env PONY_ADDR)")
 	db := dbFlag(fs, m.Getenv)
@@ -96,6 +104,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.NoMigrate, "no-migrate", c.NoMigrate, "do not migrate the schema at start; refuse to run on a stale one (run 'pony-server migrate' first)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.ExpectedFile, "expected", c.ExpectedFile, "JSON `file` of the environments each package expects results from, e.g. {\"PKG\": [{\"name\": \"linux\", \"match\": {\"host\": \"ci-1\", \"tags\": [\"nightly\"]}, \"interval\": \"24h\"}]} (env PONY_EXPECTED)")
+	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "absolute `URL` people reach the server at, for the links in the Atom/RSS feeds (default: the listening address; env PONY_BASE_URL)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `IPs or CIDRs` of load balancers whose X-Forwarded-For gives the client IP")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -108,6 +117,13 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	}
 	if err := (httpapi.Options{TrustedProxies: c.TrustedProxies}).Validate(); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--base-url: want an absolute http(s) URL such as https://pony.example.org, got %q", c.BaseURL)
+		}
+		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	}
 	if c.StaleAfter <= 0 || c.ShutdownTimeout <= 0 {
 		return errors.New("--stale-after and --shutdown-timeout must be positive")
@@ -169,10 +185,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.storeExpected(ctx); err != nil {
 		return err
 	}
-	api := httpapi.New(m.Service, httpapi.Options{MaxBody: m.Config.MaxBody, Logger: logger, TrustedProxies: m.Config.TrustedProxies})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	baseURL := m.Config.BaseURL
+	if baseURL == "" {
+		baseURL = m.URL()
+	}
+	pages, err := web.New(m.Service, web.Options{Logger: logger, BaseURL: baseURL})
+	if err != nil {
+		return fmt.Errorf("web pages: %w", err)
+	}
+	api := httpapi.New(m.Service, httpapi.Options{MaxBody: m.Config.MaxBody, Logger: logger, TrustedProxies: m.Config.TrustedProxies, Mount: pages.Register})
 	m.HTTPServer = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 30 * time.Second,
