@@ -108,6 +108,19 @@ func (b *Bag) Success() bool {
 	return true
 }
 
+// Duration is the bag's duration in seconds: the client's own when it sent
+// one, otherwise the sum of its steps' durations (0 when none is known).
+func (b *Bag) Duration() float64 {
+	if b.ClientInfo.Duration > 0 {
+		return b.ClientInfo.Duration
+	}
+	var d float64
+	for i := range b.Steps {
+		d += b.Steps[i].Duration
+	}
+	return d
+}
+
 // Succeeded reports whether the step exited 0, no test's verdict is a
 // failure or an error, and its input was complete.
 func (s *Step) Succeeded() bool {

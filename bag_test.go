@@ -146,3 +146,14 @@ func containsProblem(ps []string, want string) bool {
 	}
 	return false
 }
+
+func TestBagDuration(t *testing.T) {
+	b := pony.Bag{Steps: []pony.Step{{Duration: 1.5}, {Duration: 2}}}
+	if got := b.Duration(); got != 3.5 {
+		t.Errorf("from the steps: got %v, want 3.5", got)
+	}
+	b.ClientInfo.Duration = 10
+	if got := b.Duration(); got != 10 {
+		t.Errorf("the client's own: got %v, want 10", got)
+	}
+}

@@ -51,6 +51,7 @@ func benchPage(b *testing.B, f *fixture, target string) {
 			b.Fatalf("GET %s: got %d, want 200", target, rec.Code)
 		}
 	}
+	b.ReportMetric(float64(rec.Body.Len()), "page-bytes")
 }
 
 // BenchmarkMatrixPage renders the test matrix (200 tests × 12

@@ -267,7 +267,7 @@ func feedVerdict(r aggregator.ResultSummary) string {
 	case !r.Success && t.Tests == 0:
 		s = "failed, no tests"
 	case !r.Success:
-		s = fmt.Sprintf("failed, %d tests passing", t.Pass)
+		s = fmt.Sprintf("failed, %s passing", plural(t.Pass, "test"))
 	case t.Tests == 0:
 		s = "no tests"
 	default:
@@ -292,7 +292,7 @@ func entryTitle(r aggregator.ResultSummary) string {
 func entrySummary(r aggregator.ResultSummary, newly []aggregator.TestRef) string {
 	t := r.Totals
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d tests: %d pass, %d fail, %d error, %d skip", t.Tests, t.Pass, t.Fail, t.Error, t.Skip)
+	fmt.Fprintf(&b, "%s: %d pass, %d fail, %d error, %d skip", plural(t.Tests, "test"), t.Pass, t.Fail, t.Error, t.Skip)
 	if t.XFail+t.XPass > 0 {
 		fmt.Fprintf(&b, ", %d xfail, %d xpass", t.XFail, t.XPass)
 	}

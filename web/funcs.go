@@ -47,7 +47,33 @@ func (h *Handler) funcs() template.FuncMap {
 		"mul100":  func(f float64) float64 { return 100 * f },
 		"strip":   historyStrip,
 		"failing": func(t pony.Totals) int { return t.Fail + t.Error },
+		"plural":  plural,
+		"legend":  legend,
 	}
+}
+
+// plural is a count with its noun: "1 result", "2 results". The plural
+// form is the singular plus "s" unless given.
+func plural(n int, singular string, pluralForm ...string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, singular)
+	}
+	if len(pluralForm) > 0 {
+		return fmt.Sprintf("%d %s", n, pluralForm[0])
+	}
+	return fmt.Sprintf("%d %ss", n, singular)
+}
+
+// legendOrder lists every mark a matrix cell can show, in the legend's order.
+var legendOrder = []string{"pass", "fail", "error", "skip", "xfail", "xpass", "flaky", "missing"}
+
+// legend is every verdict a matrix cell can show, for its legend.
+func legend() []verdict {
+	out := make([]verdict, len(legendOrder))
+	for i, k := range legendOrder {
+		out[i] = verdicts[k]
+	}
+	return out
 }
 
 func (h *Handler) assetURL(name string) string {

@@ -114,7 +114,8 @@ func (h *Handler) matrixPage(c *gin.Context) {
 	for _, col := range m.Columns {
 		mc := matrixColumn{Label: col.Label, Values: col.Values, Missing: col.Missing}
 		if len(mc.Values) == 0 {
-			mc.Values = []string{col.Label}
+			// One line per part, so that a long label is not clipped.
+			mc.Values = strings.Split(col.Label, " / ")
 		}
 		envs := make([]string, len(col.Envs))
 		for i, e := range col.Envs {
@@ -145,8 +146,8 @@ func (h *Handler) matrixPage(c *gin.Context) {
 			row.URL = link(func(v url.Values) { v.Set("rows", aggregator.RowsTest); v.Set("suite", r.Suite) })
 		}
 		sb.Reset()
-		for i, cell := range r.Cells {
-			h.matrixCell(cell, m.Columns[i].Label).writeHTML(&sb)
+		for _, cell := range r.Cells {
+			h.matrixCell(cell).writeHTML(&sb)
 		}
 		row.Cells = template.HTML(sb.String())
 		p.Rows = append(p.Rows, row)
@@ -154,31 +155,42 @@ func (h *Handler) matrixPage(c *gin.Context) {
 	h.render(c, http.StatusOK, "matrix", p)
 }
 
-func (h *Handler) matrixCell(cell aggregator.Cell, col string) matrixCell {
-	var v verdict
+// cellClass is a verdict's short class in matrix cells, where the
+// class is written 24,000 times on a large page; style.css maps each to
+// the verdict's colours.
+var cellClass = map[string]string{
+	"pass": "P", "fail": "F", "error": "E", "skip": "S", "xfail": "X", "xpass": "U", "flaky": "K", "missing": "M",
+}
+
+func (h *Handler) matrixCell(cell aggregator.Cell) matrixCell {
+	k := string(cell.Status)
 	switch {
 	case cell.Missing || cell.Status == "":
-		v = verdicts["missing"]
+		k = "missing"
 	case cell.Flaky:
-		v = verdicts["flaky"]
-	default:
-		v = verdictOf(cell.Status)
+		k = "flaky"
 	}
-	mc := matrixCell{Class: v.Class, Sym: v.Sym}
-	var t strings.Builder
-	t.WriteString(col)
-	t.WriteString(": ")
+	v := verdictOf(k)
+	cls, ok := cellClass[k]
+	if !ok {
+		cls = "M"
+	}
+	mc := matrixCell{Class: cls, Sym: v.Sym}
 	if cell.Missing || cell.Status == "" {
-		t.WriteString("no verdict")
-	} else {
-		t.WriteString(string(cell.Status))
-		if cell.Flaky {
-			t.WriteString(", flaky")
-		}
-		fmt.Fprintf(&t, ", %s", h.age(cell.Time))
+		// "?" and the legend say it all; the column's header says why.
+		return mc
 	}
+	// The title adds what the cell does not show: the status in words,
+	// the age and, for a suite, its counts.
+	var t strings.Builder
+	t.WriteString(string(cell.Status))
+	if cell.Flaky {
+		t.WriteString(", flaky")
+	}
+	t.WriteString(", ")
+	t.WriteString(h.age(cell.Time))
 	if cell.Tests > 0 {
-		fmt.Fprintf(&t, "; %d tests, %d failing, %d flaky", cell.Tests, cell.Failing, cell.FlakyTests)
+		fmt.Fprintf(&t, "; %s, %d failing, %d flaky", plural(cell.Tests, "test"), cell.Failing, cell.FlakyTests)
 		if cell.Absent > 0 {
 			fmt.Fprintf(&t, ", %d absent", cell.Absent)
 		}
@@ -188,11 +200,11 @@ func (h *Handler) matrixCell(cell aggregator.Cell, col string) matrixCell {
 	}
 	if cell.Stale {
 		t.WriteString(" (stale)")
-		mc.Class += " stale"
+		mc.Class += " o"
 	}
 	if cell.Vanished {
 		t.WriteString(" (vanished from the latest result)")
-		mc.Class += " stale"
+		mc.Class += " o"
 	}
 	if cell.Infra {
 		t.WriteString(" (infrastructure failure)")
@@ -204,36 +216,42 @@ func (h *Handler) matrixCell(cell aggregator.Cell, col string) matrixCell {
 	return mc
 }
 
-// writeHTML writes the cell as a <td>. At 1,000 × 30 cells the template's
-// reflective escaping dominated the page's render time, so cells are
-// written here, every string passing through template.HTMLEscapeString
-// (the class and symbol come from the verdicts table, the URL from
-// resultURL, which path-escapes the key; they are escaped all the same).
+// writeHTML writes the cell as a <td>, slim because a large matrix has
+// tens of thousands: the verdict's short class on the <td>, the symbol in
+// a link to the result (an <i> when there is none), a title only when it
+// says something, and no </td> (HTML closes it at the next cell or row).
+// At 1,000 × 30 cells the template's reflective escaping dominated the
+// page's render time, so cells are written here, every string passing
+// through template.HTMLEscapeString (the class and symbol come from
+// tables, the URL from resultURL, which path-escapes the key; they are
+// escaped all the same).
 func (c matrixCell) writeHTML(b *strings.Builder) {
 	esc := template.HTMLEscapeString
-	b.WriteString(`<td class="c">`)
-	if c.URL != "" {
-		b.WriteString(`<a class="cell `)
-		b.WriteString(esc(c.Class))
-		b.WriteString(`" href="`)
-		b.WriteString(esc(c.URL))
-		b.WriteString(`" title="`)
-	} else {
-		b.WriteString(`<span class="cell `)
-		b.WriteString(esc(c.Class))
-		b.WriteString(`" title="`)
-	}
-	b.WriteString(esc(c.Title))
+	b.WriteString(`<td class="`)
+	b.WriteString(esc(c.Class))
 	b.WriteString(`">`)
+	if c.URL != "" {
+		b.WriteString(`<a href="`)
+		b.WriteString(esc(c.URL))
+		b.WriteString(`"`)
+	} else {
+		b.WriteString(`<i`)
+	}
+	if c.Title != "" {
+		b.WriteString(` title="`)
+		b.WriteString(esc(c.Title))
+		b.WriteString(`"`)
+	}
+	b.WriteString(`>`)
 	b.WriteString(esc(c.Sym))
 	if c.N != "" {
-		b.WriteString(`<span class="n">`)
+		b.WriteString(`<b>`)
 		b.WriteString(esc(c.N))
-		b.WriteString(`</span>`)
+		b.WriteString(`</b>`)
 	}
 	if c.URL != "" {
-		b.WriteString(`</a></td>`)
+		b.WriteString(`</a>`)
 	} else {
-		b.WriteString(`</span></td>`)
+		b.WriteString(`</i>`)
 	}
 }

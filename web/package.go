@@ -75,9 +75,9 @@ func passRateTrend(rs []aggregator.ResultSummary) chart {
 		}
 		m := resultMark(r)
 		pts = append(pts, point{
-			V: rate, Class: m.Label, URL: resultURL(r.Key),
+			V: rate, Time: r.Received, Class: m.Label, URL: resultURL(r.Key),
 			Title: fmt.Sprintf("%s · %s: %d/%d passed (%s)", stamp(r.Received), envLabel(r.Env), r.Totals.Pass, r.Totals.Pass+r.Totals.Fail+r.Totals.Error, m.Label),
 		})
 	}
-	return lineChart(pts, 760, 150, fmt.Sprintf("pass rate of the last %d results, oldest left", len(pts)))
+	return lineChart(pts, 1200, 170, fmt.Sprintf("pass rate of the last %s, oldest left", plural(len(pts), "result")))
 }

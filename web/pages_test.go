@@ -157,7 +157,7 @@ func TestPages(t *testing.T) {
 		{name: "package", target: "/p/" + escPkg, status: 200,
 			want: []string{"<title>pony · example.com/calc</title>", "ci-linux", "darwin-arm64", "nightly", "<svg class=\"chart\"", "<polyline", `href="/r/` + s.linuxKeys[3] + `"`, "/p/example.com%2Fcalc/latest?", "/p/example.com%2Fcalc/matrix", "/p/example.com%2Fcalc/flaky"}},
 		{name: "matrix suites", target: "/p/" + escPkg + "/matrix", status: 200,
-			want: []string{"<title>pony · example.com/calc · matrix</title>", suite, "example.ExampleTests", `class="cell v-fail"`, "rows=test", "evil&lt;b&gt;suite"}},
+			want: []string{"<title>pony · example.com/calc · matrix</title>", suite, "example.ExampleTests", `<td class="F"><a href="/r/`, "rows=test", "evil&lt;b&gt;suite", "∅</span> expected failure", "✓</span> unexpected pass", "~</span> flaky", "?</span> missing"}},
 		{name: "matrix tests of a suite", target: "/p/" + escPkg + "/matrix?rows=test&suite=" + url.QueryEscape(suite), status: 200,
 			want:    []string{"TestFailing", "TestPassing", `href="/r/` + s.macKey + `"`, "/p/example.com%2Fcalc/t?"},
 			wantNot: []string{"alwaysPasses"}},
@@ -168,15 +168,15 @@ func TestPages(t *testing.T) {
 			want:    []string{"<title>pony · example.com/calc · flaky</title>", "failsAssertionFirstTwoAttempts", "throwsOnlyFirstAttempt", "retry flake"},
 			wantNot: []string{">alwaysPasses<"}},
 		{name: "result", target: "/r/" + s.macKey, status: 200, hostile: true,
-			want: []string{"ci-mac", "client_info", "exit 1", "TestFailing", "Slowest tests", "/r/" + s.macKey + ".json", "/r/" + s.macKey + "/junit.xml", "First result of this environment"}},
+			want: []string{"ci-mac", "client_info", "exit 1", "TestFailing", "Slowest tests", "/r/" + s.macKey + ".json", "/r/" + s.macKey + "/junit.xml", "First result of this environment", `<h1><span class="mark v-fail"`}},
 		{name: "result with changes", target: "/r/" + s.linuxKeys[3], status: 200,
 			want: []string{"previous result", `href="/r/` + s.linuxKeys[2] + `"`, "debian 13", "failsAssertionAlways"}},
 		{name: "pytest result", target: "/r/" + s.pyKey, status: 200,
 			want: []string{"test_fixture_error", "v-error", "3.12.3"}},
 		{name: "test history", target: "/p/" + escPkg + "/t?suite=" + url.QueryEscape(suite) + "&name=TestFailing", status: 200,
-			want: []string{"<title>pony · example.com/calc · test · TestFailing</title>", "ci-linux", "ci-mac", "No durations were reported", "5 verdicts"}},
+			want: []string{"<title>pony · example.com/calc · test · TestFailing</title>", "ci-linux", "ci-mac", "No durations were reported", "5 verdicts", `class="feed"`, `<line class="base"`}},
 		{name: "test history with durations", target: "/p/pyproj/t?suite=test_sample&name=test_fail", status: 200,
-			want: []string{"<rect class=\"bar", "py-box", "1 verdicts"}},
+			want: []string{"<rect class=\"bar", "py-box", "1 verdict in 1 environment."}},
 		{name: "hostile test history", target: "/p/" + escPkg + "/t?suite=" + url.QueryEscape("evil<b>suite") + "&name=" + url.QueryEscape(hostileName), status: 200, hostile: true},
 		{name: "unknown package", target: "/p/nope", status: 404, want: []string{"nope"}},
 		{name: "unknown result", target: "/r/nope", status: 404},
@@ -317,6 +317,12 @@ func TestStaticAssets(t *testing.T) {
 	}
 	if rec := s.get("/static/style.css"); strings.Contains(rec.Header().Get("Cache-Control"), "immutable") {
 		t.Errorf("got an immutable unversioned asset, want a short cache")
+	}
+	if rec := s.get("/favicon.ico"); rec.Code != 200 || rec.Header().Get("Content-Type") != "image/svg+xml" || !strings.Contains(rec.Body.String(), "<svg") {
+		t.Errorf("GET /favicon.ico: got %d, Content-Type %q; want 200, image/svg+xml and the SVG icon", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if !strings.Contains(page, `<link rel="icon"`) {
+		t.Errorf("got no <link rel=\"icon\"> in the layout, want one")
 	}
 	if rec := s.get("/static/nope.css"); rec.Code != 404 {
 		t.Errorf("unknown asset: got %d, want 404", rec.Code)

@@ -24,6 +24,9 @@ type resultPage struct {
 	Env     aggregator.Env
 	Totals  pony.Totals
 	Success bool
+	// Duration is client_info's duration, else the steps' sum; 0 when
+	// unknown.
+	Duration float64
 	// Info lists client_info as key/value pairs, the known keys first.
 	Info     []infoPair
 	Failures []testLine
@@ -61,8 +64,9 @@ func (h *Handler) resultPage(c *gin.Context) {
 		return
 	}
 	p := &resultPage{Key: key, Bag: bag, Env: aggregator.NewEnv(bag.ClientInfo), Totals: bag.Totals()}
-	p.base = base{Title: []string{bag.ClientInfo.Package, "result", envLabel(p.Env)}, Pkg: bag.ClientInfo.Package}
-	p.Success = bagSucceeded(bag, p.Totals)
+	p.base = base{Title: []string{bag.ClientInfo.Package, "result", envLabel(p.Env)}, Pkg: bag.ClientInfo.Package, Feed: pkgURL(bag.ClientInfo.Package) + "/feed.atom"}
+	p.Success = bag.Success()
+	p.Duration = bag.Duration()
 	p.Info = clientInfoPairs(bag.ClientInfo)
 	var all []testLine
 	for _, st := range bag.Steps {
@@ -182,16 +186,3 @@ func (h *Handler) latestRedirect(c *gin.Context) {
 	c.Redirect(http.StatusFound, resultURL(page.Results[0].Key))
 }
 
-// bagSucceeded is client_info's success when sent, else whether every
-// step exited 0 and no test failed.
-func bagSucceeded(b *pony.Bag, t pony.Totals) bool {
-	if b.ClientInfo.Success != nil {
-		return *b.ClientInfo.Success
-	}
-	for _, st := range b.Steps {
-		if st.Status != 0 {
-			return false
-		}
-	}
-	return t.Fail+t.Error == 0
-}

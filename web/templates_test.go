@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // TestTemplatesFailAtStartup checks that a broken or missing template is an
@@ -77,11 +78,71 @@ func TestHistoryStrip(t *testing.T) {
 }
 
 func TestMatrixCellEscapes(t *testing.T) {
-	var b strings.Builder
-	matrixCell{Class: `v-fail" onmouseover="x`, Sym: "<b>", Title: `host<script>"'&`, URL: `/r/a"b`, N: "<i>"}.writeHTML(&b)
-	got := b.String()
-	want := `<td class="c"><a class="cell v-fail&#34; onmouseover=&#34;x" href="/r/a&#34;b" title="host&lt;script&gt;&#34;&#39;&amp;">&lt;b&gt;<span class="n">&lt;i&gt;</span></a></td>`
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
+	tests := []struct {
+		name string
+		cell matrixCell
+		want string
+	}{
+		{"link", matrixCell{Class: `v-fail" onmouseover="x`, Sym: "<b>", Title: `host<script>"'&`, URL: `/r/a"b`, N: "<i>"},
+			`<td class="v-fail&#34; onmouseover=&#34;x"><a href="/r/a&#34;b" title="host&lt;script&gt;&#34;&#39;&amp;">&lt;b&gt;<b>&lt;i&gt;</b></a>`},
+		{"no link, no title", matrixCell{Class: `M"`, Sym: "<?>"},
+			`<td class="M&#34;"><i>&lt;?&gt;</i>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			tt.cell.writeHTML(&b)
+			if got := b.String(); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPlural(t *testing.T) {
+	tests := []struct {
+		n    int
+		args []string
+		want string
+	}{
+		{0, []string{"result"}, "0 results"},
+		{1, []string{"result"}, "1 result"},
+		{2, []string{"retry flake"}, "2 retry flakes"},
+		{1, []string{"child", "children"}, "1 child"},
+		{3, []string{"child", "children"}, "3 children"},
+	}
+	for _, tt := range tests {
+		if got := plural(tt.n, tt.args[0], tt.args[1:]...); got != tt.want {
+			t.Errorf("plural(%d, %q): got %q, want %q", tt.n, tt.args, got, tt.want)
+		}
+	}
+}
+
+// TestBarChartZeros checks that durations of 0 draw no bar but keep the
+// baseline and the x axis's labels.
+func TestBarChartZeros(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	pts := []point{{V: 0, Time: t0}, {V: 0, Time: t0.Add(26 * time.Hour)}}
+	c := barChart(pts, 1200, 170, "durations", formatDuration)
+	if len(c.Bars) != 0 || len(c.Dots) != 2 {
+		t.Errorf("got %d bars and %d dots for 2 durations of 0, want no bar and 2 dots on the baseline", len(c.Bars), len(c.Dots))
+	}
+	for _, d := range c.Dots {
+		if d.Y != c.Base {
+			t.Errorf("got a dot at y %v, want it on the baseline at %v", d.Y, c.Base)
+		}
+	}
+	if want := 170 - chartBottom; c.Base != want {
+		t.Errorf("got baseline at %v, want %v", c.Base, want)
+	}
+	var labels []string
+	for _, l := range c.XLabels {
+		labels = append(labels, l.Text)
+	}
+	if got, want := strings.Join(labels, " | "), "Nov 20 10:00 UTC | Nov 21 12:00 UTC"; got != want {
+		t.Errorf("got x labels %q, want %q", got, want)
+	}
+	if len(c.YLabels) != 1 || c.YLabels[0].Text != "0" {
+		t.Errorf("got y labels %+v, want only the zero line", c.YLabels)
 	}
 }

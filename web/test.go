@@ -23,6 +23,8 @@ type testPage struct {
 	Envs []testEnv
 	// Durations plots every verdict's duration, oldest left.
 	Durations chart
+	// Timed: some verdict has a duration over 0.
+	Timed bool
 	// JSONURL is the same history from the JSON API.
 	JSONURL string
 	// Next is the link to older verdicts, "" on the last page.
@@ -53,7 +55,7 @@ func (h *Handler) testPage(c *gin.Context) {
 		return
 	}
 	p := &testPage{
-		base: base{Title: []string{pkg, "test", name}, Pkg: pkg},
+		base: base{Title: []string{pkg, "test", name}, Pkg: pkg, Feed: pkgURL(pkg) + "/feed.atom"},
 		Pkg:  pkg, Suite: suite, Name: name, History: hist,
 	}
 	byEnv := map[string]*testEnv{}
@@ -78,15 +80,20 @@ func (h *Handler) testPage(c *gin.Context) {
 		if v.RetryFlake {
 			cls = "flaky"
 		}
-		pts = append(pts, point{V: v.Duration, Class: cls, URL: resultURL(v.ResultKey),
+		pts = append(pts, point{V: v.Duration, Time: v.Received, Class: cls, URL: resultURL(v.ResultKey),
 			Title: fmt.Sprintf("%s · %s: %s in %s", stamp(v.Received), envLabel(v.Env), v.Status, formatDuration(v.Duration))})
 	}
 	for _, e := range byEnv {
 		p.Envs = append(p.Envs, *e)
 	}
 	sort.Slice(p.Envs, func(i, j int) bool { return aggregator.NaturalLess(p.Envs[i].Env.Key(), p.Envs[j].Env.Key()) })
-	if slices.ContainsFunc(pts, func(x point) bool { return x.V > 0 }) {
-		p.Durations = barChart(pts, 900, 160, fmt.Sprintf("duration of the last %d runs, oldest left", len(pts)), formatDuration)
+	p.Timed = slices.ContainsFunc(pts, func(x point) bool { return x.V > 0 })
+	if len(pts) > 0 {
+		height := 170
+		if !p.Timed {
+			height = 80 // only the zero line to draw
+		}
+		p.Durations = barChart(pts, 1200, height, fmt.Sprintf("duration of the last %s, oldest left", plural(len(pts), "run")), formatDuration)
 	}
 	q := url.Values{"suite": {suite}, "name": {name}}
 	p.JSONURL = "/api/v1/packages/" + url.PathEscape(pkg) + "/tests/history?" + q.Encode()

@@ -154,6 +154,7 @@ func (h *Handler) hashAssets() error {
 // package name holding a slash travels as %2F in one path segment.
 func (h *Handler) Register(r gin.IRouter) {
 	r.GET("/static/*file", h.static)
+	r.GET("/favicon.ico", h.favicon)
 	r.GET("/", h.scoreboard)
 	r.GET("/p/:pkg", h.packagePage)
 	r.GET("/p/:pkg/matrix", h.matrixPage)
@@ -198,6 +199,24 @@ func (h *Handler) static(c *gin.Context) {
 		ct = "image/svg+xml"
 	}
 	c.Data(http.StatusOK, ct, b)
+}
+
+// favicon is "/favicon.ico", which browsers ask for whatever the page's
+// <link rel=icon> says: the embedded SVG icon.
+func (h *Handler) favicon(c *gin.Context) {
+	b, err := staticFS.ReadFile("static/favicon.svg")
+	if err != nil {
+		h.fail(c, fmt.Errorf("read favicon: %w", err))
+		return
+	}
+	sum := h.assets["favicon.svg"]
+	c.Header("Cache-Control", "public, max-age=86400")
+	c.Header("ETag", `"`+sum+`"`)
+	if c.GetHeader("If-None-Match") == `"`+sum+`"` {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Data(http.StatusOK, "image/svg+xml", b)
 }
 
 // base is what the layout reads of every page's data.

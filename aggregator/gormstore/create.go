@@ -152,7 +152,7 @@ func newResultRow(bag *pony.Bag, rec pony.Receipt, opts aggregator.CreateOptions
 		Package: env.Package, Host: env.Host, Arch: env.Arch, Runtime: env.Runtime,
 		EnvKey: envKey(env), Tags: tagsJSON(env.Tags),
 		Commit: ci.Commit, Branch: ci.Branch, BuildURL: enc(ci.BuildURL),
-		Success: bag.Success(), Duration: ci.Duration,
+		Success: bag.Success(), Duration: bag.Duration(),
 		ReceivedAt: rec.Time, ClientIP: rec.ClientIP,
 		NTests: t.Tests, NPass: t.Pass, NFail: t.Fail, NError: t.Error, NSkip: t.Skip,
 		NXFail: t.XFail, NXPass: t.XPass, NFlaky: t.Flaky, NAttempts: t.Attempts,
