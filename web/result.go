@@ -185,4 +185,3 @@ func (h *Handler) latestRedirect(c *gin.Context) {
 	c.Header("Cache-Control", "no-cache")
 	c.Redirect(http.StatusFound, resultURL(page.Results[0].Key))
 }
-
