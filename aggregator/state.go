@@ -15,7 +15,10 @@ type TestState struct {
 	Package string `json:"package"`
 	Suite   string `json:"suite"`
 	Name    string `json:"name"`
-	// EnvKey is Env.Key() of the result's environment; Branch its branch.
+	// EnvKey identifies the result's environment: an opaque key made by the
+	// store from Env.Key() (gormstore uses its hex SHA-256, as Env.Key()
+	// holds NUL bytes that PostgreSQL text cannot), equal to EnvInfo.Key.
+	// Branch is the result's branch.
 	EnvKey string `json:"env_key"`
 	Branch string `json:"branch"`
 
@@ -121,6 +124,8 @@ type TestRef struct {
 
 // EnvInfo is one environment of a package as the matrix sees it.
 type EnvInfo struct {
+	// Key is the store's opaque key of the environment (see
+	// TestState.EnvKey).
 	Key string `json:"key"`
 	Env Env    `json:"env"`
 	// ClientInfo is the client_info of the environment's latest result
