@@ -213,4 +213,26 @@ type Store interface {
 	// returns them.
 	SetExpected(ctx context.Context, pkg string, envs []ExpectedEnv) error
 	Expected(ctx context.Context, pkg string) ([]ExpectedEnv, error)
+
+	// The batch reads, so that a page is a fixed number of queries however
+	// many packages or results it shows (aggregator/service_batch.go).
+
+	// ExpectedAll returns the expected environments of every package that
+	// has some, by package, each package's in the order SetExpected was
+	// given them.
+	ExpectedAll(ctx context.Context) (map[string][]ExpectedEnv, error)
+	// ChangesFor returns the recorded changes (see Changes) of each of the
+	// results that exist among keys, by result key; a key that names no
+	// result is absent from the map, not an error.
+	ChangesFor(ctx context.Context, keys []string) (map[string]Changes, error)
+	// RecentResults returns the newest results of every package, newest
+	// first, at most limit. With failuresOnly it keeps only the failing ones
+	// (a failing or erroring test, or an unsuccessful run) among the newest
+	// RecentFailuresScan results.
+	RecentResults(ctx context.Context, limit int, failuresOnly bool) ([]ResultSummary, error)
 }
+
+// RecentFailuresScan bounds the search of Store.RecentResults for failing
+// results: only the newest RecentFailuresScan results are looked at, so
+// that the read stays cheap on a store where failures are rare.
+const RecentFailuresScan = 2000

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -101,12 +100,13 @@ func (h *Handler) feed(perPackage bool, format feedFormat) gin.HandlerFunc {
 			info.Updated = results[0].Received.UTC()
 		}
 		info.Entries = make([]feedEntry, 0, len(results))
+		newly := h.newlyFailing(ctx, results)
 		for _, r := range results {
 			info.Entries = append(info.Entries, feedEntry{
 				Title:   entryTitle(r),
 				Link:    base + "/r/" + url.PathEscape(r.Key),
 				Updated: r.Received.UTC(),
-				Summary: entrySummary(r, h.newlyFailing(ctx, r)),
+				Summary: entrySummary(r, newly[r.Key]),
 				Package: r.Env.Package,
 			})
 		}
@@ -153,65 +153,33 @@ func (h *Handler) feedError(c *gin.Context, err error) {
 }
 
 // feedResults returns the newest results of pkg, or of every package when
-// pkg is empty, newest first, at most feedLen. The all-packages feed reads
-// one page per package, most recently active packages first, and stops as
-// soon as no further package can hold a result newer than those it has.
+// pkg is empty, newest first, at most feedLen: one Service call either
+// way. A package's failures-only feed keeps the failing results among its
+// newest feedFailuresScan; the all-packages one, among the newest
+// aggregator.RecentFailuresScan of every package.
 func (h *Handler) feedResults(ctx context.Context, pkg string, failures bool) ([]aggregator.ResultSummary, error) {
+	if pkg == "" {
+		return h.sb.RecentResults(ctx, feedLen, failures)
+	}
 	limit := feedLen
 	if failures {
 		limit = feedFailuresScan
 	}
-	page := func(p string) ([]aggregator.ResultSummary, error) {
-		rp, err := h.sb.Results(ctx, aggregator.ResultFilter{Package: p, Limit: limit})
-		if err != nil {
-			return nil, err
-		}
-		rs := rp.Results
-		if failures {
-			kept := rs[:0]
-			for _, r := range rs {
-				if resultFailing(r) {
-					kept = append(kept, r)
-				}
-			}
-			rs = kept
-		}
-		return rs, nil
-	}
-	if pkg != "" {
-		rs, err := page(pkg)
-		if err != nil {
-			return nil, err
-		}
-		return rs[:min(len(rs), feedLen)], nil
-	}
-	pkgs, err := h.sb.Packages(ctx)
+	rp, err := h.sb.Results(ctx, aggregator.ResultFilter{Package: pkg, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(pkgs, func(i, j int) bool { return pkgs[i].LastReceived.After(pkgs[j].LastReceived) })
-	var all []aggregator.ResultSummary
-	for _, p := range pkgs {
-		if len(all) >= feedLen && !p.LastReceived.After(all[feedLen-1].Received) {
-			break // every result of this package (and the next) is older
+	rs := rp.Results
+	if failures {
+		kept := rs[:0]
+		for _, r := range rs {
+			if resultFailing(r) {
+				kept = append(kept, r)
+			}
 		}
-		rs, err := page(p.Name)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, rs...)
-		sort.SliceStable(all, func(i, j int) bool { return newerResult(all[i], all[j]) })
-		all = all[:min(len(all), feedLen)]
+		rs = kept
 	}
-	return all, nil
-}
-
-// newerResult orders results newest first, by key when received together.
-func newerResult(a, b aggregator.ResultSummary) bool {
-	if !a.Received.Equal(b.Received) {
-		return a.Received.After(b.Received)
-	}
-	return a.Key > b.Key
+	return rs[:min(len(rs), feedLen)], nil
 }
 
 // failingTests counts a result's failing tests (failures and errors).
@@ -221,22 +189,31 @@ func failingTests(r aggregator.ResultSummary) int { return r.Totals.Fail + r.Tot
 // failing test, or a run that failed without one (a build error).
 func resultFailing(r aggregator.ResultSummary) bool { return failingTests(r) > 0 || !r.Success }
 
-// newlyFailing returns the tests that started failing in r, asking only
-// for failing results (a passing one has none). A result without recorded
-// changes has none either; other errors are logged and the entry goes
-// without the list rather than the whole feed failing.
-func (h *Handler) newlyFailing(ctx context.Context, r aggregator.ResultSummary) []aggregator.TestRef {
-	if failingTests(r) == 0 {
-		return nil
-	}
-	ch, err := h.sb.Changes(ctx, r.Key)
-	if err != nil {
-		if aggregator.ErrorCode(err) != aggregator.ENotFound {
-			h.log.Warn("feed: read changes", "result", r.Key, "err", err)
+// newlyFailing returns the tests that started failing in each failing
+// result of rs, by result key, in one Service call (a passing result has
+// none, and is not asked about). A result without recorded changes has
+// none either; an error is logged and the entries go without the list
+// rather than the whole feed failing.
+func (h *Handler) newlyFailing(ctx context.Context, rs []aggregator.ResultSummary) map[string][]aggregator.TestRef {
+	var keys []string
+	for _, r := range rs {
+		if failingTests(r) > 0 {
+			keys = append(keys, r.Key)
 		}
+	}
+	if len(keys) == 0 {
 		return nil
 	}
-	return ch.NewlyFailing
+	ch, err := h.sb.ChangesFor(ctx, keys)
+	if err != nil {
+		h.log.Warn("feed: read changes", "results", len(keys), "err", err)
+		return nil
+	}
+	out := make(map[string][]aggregator.TestRef, len(ch))
+	for k, c := range ch {
+		out[k] = c.NewlyFailing
+	}
+	return out
 }
 
 // feedEnv describes an environment as "host (runtime, arch, tag…)".

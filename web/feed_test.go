@@ -344,8 +344,8 @@ func TestFeedEntryContent(t *testing.T) {
 	}
 }
 
-// TestFeedAllPackagesNewest: the all-packages feed merges packages by
-// receipt time and keeps the newest feedLen.
+// TestFeedAllPackagesNewest: the all-packages feed holds the newest
+// feedLen results of every package together, newest first.
 func TestFeedAllPackagesNewest(t *testing.T) {
 	f := newFBFixture(t)
 	pkgs := []string{"alpha", "beta", "gamma"}
@@ -369,8 +369,8 @@ func TestFeedAllPackagesNewest(t *testing.T) {
 }
 
 // BenchmarkFeed measures the all-packages Atom feed over 3 packages of 100
-// results, beside its baseline: the store reads alone (Packages and a
-// Results page per package), without Changes or XML.
+// results, beside its baseline: the Service reads alone (RecentResults and
+// ChangesFor of its failing results), without the XML.
 func BenchmarkFeed(b *testing.B) {
 	f := newFBFixture(b)
 	for i := range 300 {
@@ -380,17 +380,21 @@ func BenchmarkFeed(b *testing.B) {
 		f.ingest(fbBag([]string{"alpha", "beta", "gamma"}[i%3], "h"+strconv.Itoa(i%4), st))
 	}
 	ctx := context.Background()
-	b.Run("baseline-store-reads", func(b *testing.B) {
+	b.Run("baseline-service-reads", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			pkgs, err := f.svc.Packages(ctx)
+			rs, err := f.svc.RecentResults(ctx, feedLen, false)
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, p := range pkgs {
-				if _, err := f.svc.Results(ctx, aggregator.ResultFilter{Package: p.Name, Limit: feedLen}); err != nil {
-					b.Fatal(err)
+			var keys []string
+			for _, r := range rs {
+				if failingTests(r) > 0 {
+					keys = append(keys, r.Key)
 				}
+			}
+			if _, err := f.svc.ChangesFor(ctx, keys); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

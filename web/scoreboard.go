@@ -26,10 +26,17 @@ type scoreboardRow struct {
 
 // scoreboard is "/": every package with the latest verdict of each of its
 // environments, its failing and flaky counts and its quiet expected
-// environments.
+// environments: two Service calls (Packages, ExpectedAll) whatever the
+// number of packages.
 func (h *Handler) scoreboard(c *gin.Context) {
 	ctx := c.Request.Context()
 	pkgs, err := h.sb.Packages(ctx)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	// Every package's expected environments in one read, not one per row.
+	expected, err := h.sb.ExpectedAll(ctx)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -47,14 +54,7 @@ func (h *Handler) scoreboard(c *gin.Context) {
 			row.Failing += r.Totals.Fail + r.Totals.Error
 			envs[i] = aggregator.EnvInfo{Key: r.Env.Key(), Env: r.Env, LastReceived: r.Received, LastResult: r.Key}
 		}
-		// One small read per package: the store has no batch form of
-		// Expected yet.
-		expected, err := h.sb.Expected(ctx, s.Name)
-		if err != nil && aggregator.ErrorCode(err) != aggregator.ENotFound {
-			h.fail(c, err)
-			return
-		}
-		for _, st := range aggregator.MissingExpected(expected, envs, now) {
+		for _, st := range aggregator.MissingExpected(expected[s.Name], envs, now) {
 			if st.Missing {
 				row.Quiet = append(row.Quiet, st)
 			}

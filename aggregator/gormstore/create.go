@@ -50,7 +50,8 @@ func (s *Store) batchSize(n int) int { return s.maxParams() / n }
 // the bag's observations folded in with aggregator.Fold, the changes against
 // the previous result computed with aggregator.DiffChanges and stored on the
 // results row with the infrastructure-failure flag, the states bulk-upserted
-// and the environment's row updated.
+// (on PostgreSQL in one statement, see upsertStatesPG) and the
+// environment's row updated (always: see statesVersion).
 func (s *Store) CreateResult(ctx context.Context, bag *pony.Bag, opts aggregator.CreateOptions) (pony.Receipt, bool, error) {
 	if bag.Receipt == nil || bag.Receipt.ResultKey == "" {
 		return pony.Receipt{}, false, aggregator.Errorf(aggregator.EInvalid, "store result: the bag has no receipt")

@@ -45,6 +45,11 @@ type Options struct {
 	// Fold tunes the folding of each result into the test states (zero
 	// fields take aggregator's defaults: 20 tests, 0.5).
 	Fold aggregator.FoldOptions
+	// StateCache is how many (package, branch) readings of the test states
+	// the store keeps in memory (default 8; negative: none). See
+	// TestStates: a cached reading is used only while the database says
+	// nothing was ingested since, so it is right with several replicas.
+	StateCache int
 
 	// skipUpkeep stores results without folding them into test_states,
 	// envs and changes: only the scale benchmark sets it, to measure the
@@ -78,6 +83,8 @@ type Store struct {
 	fold    aggregator.FoldOptions
 	// skipUpkeep: see Options.skipUpkeep.
 	skipUpkeep bool
+	// states caches TestStates' readings (see stateCache).
+	states *stateCache
 }
 
 var _ aggregator.Store = (*Store)(nil)
@@ -131,6 +138,12 @@ func open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		opts.SlowQuery = 2 * time.Second
 	}
 	s := &Store{log: opts.Logger, fold: opts.Fold.WithDefaults(), skipUpkeep: opts.skipUpkeep}
+	switch {
+	case opts.StateCache == 0:
+		s.states = newStateCache(8)
+	case opts.StateCache > 0:
+		s.states = newStateCache(opts.StateCache)
+	}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = s.openPostgres(dsn, opts)

@@ -3,7 +3,11 @@ package gormstore
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sort"
 	"strconv"
@@ -12,6 +16,8 @@ import (
 
 	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/aggregator"
+	"github.com/pony-build/pony/aggregator/httpapi"
+	"github.com/pony-build/pony/web"
 )
 
 // The scale benchmark of issue 4 (BENCHMARKS.md, "Matrix and flakiness at
@@ -193,6 +199,39 @@ func TestScale(t *testing.T) {
 			if want := (tests + 29) / 30; len(fl) < want/2 {
 				t.Errorf("flaky tests: got %d, want about %d", len(fl), want)
 			}
+			timePages(t, d, svc, calls)
 		})
+	}
+}
+
+// timePages times the server-side render of the web pages of issue 5 on
+// the scale history, through the same engine pony-server mounts (the JSON
+// API with the pages on it), beside the JSON API's matrix in the same run:
+// calls GET requests of each path after one warm-up, p50 and p99.
+func timePages(t *testing.T, dialect string, svc *aggregator.Service, calls int) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pages, err := web.New(svc, web.Options{Logger: logger, BaseURL: "http://bench.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httpapi.New(svc, httpapi.Options{Logger: logger, Mount: pages.Register}).Handler()
+	for _, q := range []struct{ name, path string }{
+		{"JSON API matrix rows=test", "/api/v1/packages/scale/matrix?rows=test"},
+		{"web matrix page rows=test", "/p/scale/matrix?rows=test"},
+		{"web scoreboard /", "/"},
+		{"web package page", "/p/scale"},
+		{"web feed /feed.atom", "/feed.atom"},
+	} {
+		var size int
+		p50, p99 := timeCalls(t, calls, func() error {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, q.path, nil))
+			if rec.Code != http.StatusOK {
+				return fmt.Errorf("GET %s: got status %d, want 200: %.300s", q.path, rec.Code, rec.Body.String())
+			}
+			size = rec.Body.Len()
+			return nil
+		})
+		fmt.Printf("SCALE %s %s GET %s (%d bytes): p50 %v p99 %v (%d calls)\n", dialect, q.name, q.path, size, p50, p99, calls)
 	}
 }

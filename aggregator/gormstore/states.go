@@ -405,15 +405,58 @@ func writeStates(tx *gorm.DB, maxParams int, states []keyedState) error {
 	return nil
 }
 
+// upsertStatesPG writes one environment and branch's states on PostgreSQL
+// in one statement of five parameters, the test ids and the packed states
+// being two arrays: an UPDATE … FROM of the existing rows (a primary key
+// lookup and an in-place, HOT update each), then an INSERT of the others.
+// Measured at 240 results of 1,000 tests (BENCHMARKS.md), the writing of the
+// states took 2.7 s as INSERT … ON CONFLICT DO UPDATE of the arrays and
+// 2.1 s so (in the same conditions; noisy).
+// The ON CONFLICT only guards: the environment's lock keeps other writers
+// of these rows out.
+const upsertStatesPG = `WITH t AS (SELECT * FROM unnest($4::bigint[], $5::bytea[]) AS t(id, state)),
+	u AS (UPDATE test_states s SET state = t.state FROM t
+		WHERE s.env_key = $1 AND s.branch = $2 AND s.test_id = t.id RETURNING s.test_id)
+	INSERT INTO test_states (env_key, branch, test_id, package, state)
+	SELECT $1, $2, t.id, $3, t.state FROM t WHERE t.id NOT IN (SELECT test_id FROM u)
+	ON CONFLICT (env_key, branch, test_id) DO UPDATE SET state = excluded.state`
+
+// writeStatesPG upserts the states of one result (of row's environment
+// and branch) on PostgreSQL, in test id order.
+func writeStatesPG(tx *gorm.DB, row *resultRow, states []keyedState) error {
+	if len(states) == 0 {
+		return nil
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i].id < states[j].id })
+	ids := make([]int64, len(states))
+	packed := make([][]byte, len(states))
+	for i := range states {
+		ids[i], packed[i] = states[i].id, packState(&states[i].st, states[i].id)
+	}
+	// Past GORM, which would expand the slices into lists: the pgx driver
+	// sends them as arrays.
+	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, upsertStatesPG, row.EnvKey, row.Branch, row.Package, ids, packed)
+	if err != nil {
+		return fmt.Errorf("upsert test states: %w", err)
+	}
+	return nil
+}
+
 // upsertEnvSQL records an environment's latest result; an older result
-// (by receipt, then key) does not replace a newer one.
-const upsertEnvSQL = `INSERT INTO envs (env_key, package, host, arch, runtime, tags, last_result_id, last_result_key, last_received, client_info)
+// (by receipt, then key) does not replace a newer one, but still updates
+// the row (to its own values): on PostgreSQL that gives the row a new
+// version, which statesVersion sees.
+var upsertEnvSQL = func() string {
+	const newer = `(envs.last_received < excluded.last_received
+		OR (envs.last_received = excluded.last_received AND envs.last_result_key < excluded.last_result_key))`
+	var set []string
+	for _, c := range []string{"package", "host", "arch", "runtime", "tags", "last_result_id", "last_result_key", "last_received", "client_info"} {
+		set = append(set, c+" = CASE WHEN "+newer+" THEN excluded."+c+" ELSE envs."+c+" END")
+	}
+	return `INSERT INTO envs (env_key, package, host, arch, runtime, tags, last_result_id, last_result_key, last_received, client_info)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (env_key) DO UPDATE SET package = excluded.package, host = excluded.host, arch = excluded.arch,
-		runtime = excluded.runtime, tags = excluded.tags, last_result_id = excluded.last_result_id,
-		last_result_key = excluded.last_result_key, last_received = excluded.last_received, client_info = excluded.client_info
-	WHERE envs.last_received < excluded.last_received
-		OR (envs.last_received = excluded.last_received AND envs.last_result_key < excluded.last_result_key)`
+	ON CONFLICT (env_key) DO UPDATE SET ` + strings.Join(set, ", ")
+}()
 
 func upsertEnv(tx *gorm.DB, row *resultRow) error {
 	err := tx.Exec(upsertEnvSQL, row.EnvKey, row.Package, row.Host, row.Arch, row.Runtime, row.Tags,
@@ -435,7 +478,13 @@ func (s *Store) writeUpkeep(tx *gorm.DB, u upkeep, ids map[identity]int64, row *
 		}
 		ks[i] = keyedState{id: id, st: u.states[i]}
 	}
-	if err := writeStates(tx, s.maxParams(), ks); err != nil {
+	var err error
+	if s.dialect == dialectPostgres {
+		err = writeStatesPG(tx, row, ks)
+	} else {
+		err = writeStates(tx, s.maxParams(), ks)
+	}
+	if err != nil {
 		return err
 	}
 	return upsertEnv(tx, row)
@@ -529,18 +578,33 @@ func backfillStates(tx *gorm.DB) error {
 // TestStates returns the states of a package's tests (of f.Branch, or the
 // newest of each test and environment over every branch), sorted by suite,
 // name and environment key, and every environment of the package (whatever
-// the branch). Two queries: the states joined with the test identities, and
-// the environments.
+// the branch). The version of the package's states (statesVersion, one
+// small query) and the environments are read every time; the states (by
+// environment, a range scan of the primary key each) and the package's test
+// names only when the Store's cache holds no reading of the package and
+// branch at that version. The caller owns the returned slices.
 func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]aggregator.TestState, []aggregator.EnvInfo, error) {
 	db := s.r.WithContext(ctx)
 	var rows []keyedState
 	var err error
+	// The version first: states read after it are at least as new, so a
+	// reading kept under it is never older than it says.
+	var version string
+	if s.states != nil {
+		if version, err = s.statesVersion(db, f.Package); err != nil {
+			return nil, nil, storeErr("read test states", err)
+		}
+	}
 	envs, err := s.envs(db, f.Package)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(envs) == 0 {
 		return []aggregator.TestState{}, envs, nil
+	}
+	ck := stateCacheKey{f.Package, f.Branch}
+	if st, ok := s.states.get(ck, version); ok {
+		return st, envs, nil
 	}
 	// By environment: range scans of the primary key.
 	where := make([]byte, 0, 32+2*len(envs))
@@ -631,6 +695,7 @@ func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]agg
 	for i, k := range keep {
 		sorted[i] = rows[k].st
 	}
+	s.states.put(ck, version, sorted)
 	return sorted, envs, nil
 }
 

@@ -1,0 +1,100 @@
+package gormstore
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"gorm.io/gorm"
+
+	"github.com/pony-build/pony/aggregator"
+)
+
+// stateCache keeps the last readings of TestStates by (package, branch),
+// each with the version of the package's states it was read at (see
+// statesVersion). A reading is served again only while the version read
+// from the database is the same: an ingest on any replica changes it, so
+// the cache is never stale, and a repeated matrix or flaky ranking skips
+// the big read. At most max readings; the least recently used goes.
+type stateCache struct {
+	mu   sync.Mutex
+	max  int
+	tick uint64
+	m    map[stateCacheKey]*stateCacheEntry
+}
+
+type stateCacheKey struct{ pkg, branch string }
+
+type stateCacheEntry struct {
+	version string
+	states  []aggregator.TestState
+	used    uint64
+}
+
+func newStateCache(n int) *stateCache {
+	return &stateCache{max: n, m: make(map[stateCacheKey]*stateCacheEntry, n)}
+}
+
+// get returns a copy of the reading of k taken at version, if kept.
+func (c *stateCache) get(k stateCacheKey, version string) ([]aggregator.TestState, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[k]
+	if e == nil || e.version != version {
+		return nil, false
+	}
+	c.tick++
+	e.used = c.tick
+	// A copy: the caller may sort or change its slice.
+	return append([]aggregator.TestState(nil), e.states...), true
+}
+
+// put keeps a copy of a reading of k taken at version.
+func (c *stateCache) put(k stateCacheKey, version string, states []aggregator.TestState) {
+	if c == nil {
+		return
+	}
+	cp := append([]aggregator.TestState(nil), states...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tick++
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		var old stateCacheKey
+		first := true
+		for key, e := range c.m {
+			if first || e.used < c.m[old].used {
+				old, first = key, false
+			}
+		}
+		delete(c.m, old)
+	}
+	c.m[k] = &stateCacheEntry{version: version, states: cp, used: c.tick}
+}
+
+// statesVersion reads, in one small query, a value that changes whenever
+// a result of the package is committed (every CreateResult of the package
+// writes it in its transaction), whichever replica stored it.
+//
+// PostgreSQL: the transaction ids (xmin) of the package's envs rows: every
+// CreateResult updates its environment's row (upsertEnvSQL touches it even
+// for a late result), which gives the row a new version with the writing
+// transaction's id, visible once committed. Result ids would not do: they
+// come from a sequence, so a transaction holding a lower id can commit after
+// a higher one was seen.
+//
+// SQLite: the highest result id. SQLite has one writer, whose IMMEDIATE
+// transactions take the ids in commit order, so any new result raises it.
+func (s *Store) statesVersion(db *gorm.DB, pkg string) (string, error) {
+	q := db.Raw(`SELECT COALESCE(MAX(id), 0) || '' FROM results`)
+	if s.dialect == dialectPostgres {
+		q = db.Raw(`SELECT COALESCE(string_agg(env_key || ':' || xmin::text, ',' ORDER BY env_key), '') FROM envs WHERE package = ?`, pkg)
+	}
+	var v []string
+	if err := q.Scan(&v).Error; err != nil {
+		return "", fmt.Errorf("read the states' version: %w", err)
+	}
+	return strings.Join(v, ""), nil
+}

@@ -1,0 +1,71 @@
+package gormstore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/pony-build/pony/aggregator"
+)
+
+// TestStateCacheAcrossReplicas: a replica's cached reading of the states
+// is never served once another replica has ingested a result of the
+// package (late results too), and a caller changing its slice does not
+// change the cache. Replica a reads (and caches) after every ingest, which
+// alternates between a and b; c reads without a cache.
+func TestStateCacheAcrossReplicas(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d string) {
+		dsn := newTestDSN(t, d)
+		a := openTestStore(t, dsn, Options{Migrate: true})
+		b := openTestStore(t, dsn, Options{Migrate: true})
+		c := openTestStore(t, dsn, Options{Migrate: true, StateCache: -1})
+		if c.states != nil {
+			t.Fatalf("StateCache -1: got a cache, want none")
+		}
+		ctx := context.Background()
+		read := func(s *Store, f aggregator.StateFilter) []aggregator.TestState {
+			t.Helper()
+			st, _, err := s.TestStates(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		for i, bag := range scenario() {
+			if bag.ClientInfo.Package != "eq" {
+				t.Fatalf("scenario bag %d: package %q, want eq", i, bag.ClientInfo.Package)
+			}
+			mustCreate(t, []*Store{a, b}[i%2], bag, aggregator.CreateOptions{})
+			for _, f := range []aggregator.StateFilter{{Package: "eq"}, {Package: "eq", Branch: "main"}} {
+				want := read(c, f)
+				got := read(a, f)
+				compareStates(t, fmt.Sprintf("after result %d, branch %q, first read", i, f.Branch), got, want)
+				for j := range got { // the caller's to change
+					got[j].Verdicts = -1
+				}
+				compareStates(t, fmt.Sprintf("after result %d, branch %q, second read", i, f.Branch), read(a, f), want)
+			}
+		}
+	})
+}
+
+// TestStateCacheEvicts: the cache keeps at most its size of readings, the
+// least recently used going first.
+func TestStateCacheEvicts(t *testing.T) {
+	c := newStateCache(2)
+	st := []aggregator.TestState{{Name: "x"}}
+	c.put(stateCacheKey{"p", "1"}, "v", st)
+	c.put(stateCacheKey{"p", "2"}, "v", st)
+	if _, ok := c.get(stateCacheKey{"p", "1"}, "v"); !ok {
+		t.Fatalf("get p/1: got nothing, want the reading")
+	}
+	c.put(stateCacheKey{"p", "3"}, "v", st)
+	for _, tc := range []struct {
+		branch, version string
+		want            bool
+	}{{"1", "v", true}, {"2", "v", false}, {"3", "v", true}, {"3", "w", false}} {
+		if _, ok := c.get(stateCacheKey{"p", tc.branch}, tc.version); ok != tc.want {
+			t.Errorf("get p/%s at %s: got %v, want %v", tc.branch, tc.version, ok, tc.want)
+		}
+	}
+}
