@@ -230,6 +230,40 @@ type Store interface {
 	// (a failing or erroring test, or an unsuccessful run) among the newest
 	// RecentFailuresScan results.
 	RecentResults(ctx context.Context, limit int, failuresOnly bool) ([]ResultSummary, error)
+
+	// The incremental runs (run.go).
+
+	// CreateRun stores a new run; when a run with r.IdempotencyKey exists it
+	// stores nothing and returns that run's record with existed true.
+	CreateRun(ctx context.Context, r RunRecord) (rec RunRecord, existed bool, err error)
+	// RunRecord returns a run by result key, steps included (ErrNotFound
+	// when none).
+	RunRecord(ctx context.Context, key string) (RunRecord, error)
+	// RunByIdempotencyKey returns the run opened with that key (ErrNotFound
+	// when none).
+	RunByIdempotencyKey(ctx context.Context, idem string) (RunRecord, error)
+	// AppendRunStep stores step as number seq of the run when seq equals the
+	// number of steps stored, in one transaction, and sets Updated (and
+	// State running: it revives an abandoned run). It returns the number of
+	// steps now stored and whether it stored this one (false for a replay,
+	// seq < n). seq > n: an *Error EConflict. A complete run: EConflict.
+	AppendRunStep(ctx context.Context, key string, seq int, step pony.Step, now time.Time) (next int, stored bool, err error)
+	// SetRunProgress records progress and Updated (reviving an abandoned
+	// run).
+	SetRunProgress(ctx context.Context, key string, p RunProgress, now time.Time) error
+	// CompleteRun, in ONE transaction, marks the run complete (conditionally:
+	// only if not complete yet) and stores bag exactly as CreateResult does
+	// (bag.Receipt.ResultKey is the run's key, opts.IdempotencyKey the
+	// run's). When the run was already complete it stores nothing and
+	// returns the stored result's receipt with existed true (two replicas
+	// finishing at once store one result).
+	CompleteRun(ctx context.Context, key string, bag *pony.Bag, opts CreateOptions) (pony.Receipt, bool, error)
+	// AbandonRuns marks running runs whose Updated is before idleSince
+	// abandoned; it returns how many.
+	AbandonRuns(ctx context.Context, idleSince time.Time) (int, error)
+	// Runs lists a package's runs in the given states, running first,
+	// newest first, at most limit, steps included.
+	Runs(ctx context.Context, pkg string, states []RunState, limit int) ([]Run, error)
 }
 
 // RecentFailuresScan bounds the search of Store.RecentResults for failing

@@ -29,6 +29,9 @@ type Options struct {
 	MaxBuildAllowance time.Duration
 	// PrivateReads makes reads need a token too, once any token exists.
 	PrivateReads bool
+	// RunTimeout is how long an incremental run may go without a word from
+	// its client before ReapRuns closes it as abandoned (default 10 min).
+	RunTimeout time.Duration
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 }
@@ -53,6 +56,9 @@ func New(store Store, opts Options) *Service {
 	}
 	if opts.MaxBuildAllowance == 0 {
 		opts.MaxBuildAllowance = 4 * time.Hour
+	}
+	if opts.RunTimeout <= 0 {
+		opts.RunTimeout = DefaultRunTimeout
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -96,19 +102,19 @@ func (s *Service) Ingest(ctx context.Context, bag *pony.Bag, opts IngestOptions)
 	if len(opts.IdempotencyKey) > maxIdempotencyKey {
 		return IngestResult{}, Errorf(ETooLarge, "Idempotency-Key is %d bytes, over the limit of %d", len(opts.IdempotencyKey), maxIdempotencyKey)
 	}
-	s.trim(bag)
-	if err := bag.Validate(s.opts.Limits); err != nil {
-		var ve *pony.ValidationError
-		if errors.As(err, &ve) {
-			code := EInvalid
-			for _, p := range ve.Problems {
-				if strings.Contains(p, "over the limit") {
-					code = ETooLarge
-				}
-			}
-			return IngestResult{}, &Error{Code: code, Message: err.Error(), Detail: ve.Problems}
+	if opts.IdempotencyKey != "" {
+		// A bag whose key opened a run that is not complete completes it
+		// (a spooled bag of a live run, delivered later).
+		run, err := s.store.RunByIdempotencyKey(ctx, opts.IdempotencyKey)
+		switch {
+		case err == nil && run.State != RunComplete:
+			return s.completeRun(ctx, run, bag, opts.ClientIP)
+		case err != nil && ErrorCode(err) != ENotFound:
+			return IngestResult{}, fmt.Errorf("look up run: %w", err)
 		}
-		return IngestResult{}, Errorf(EInvalid, "%v", err)
+	}
+	if err := s.check(bag); err != nil {
+		return IngestResult{}, err
 	}
 	bag.Receipt = &pony.Receipt{ResultKey: NewResultKey(), Time: s.opts.Now().UTC(), ClientIP: opts.ClientIP}
 	authKey := newSecret("auth_")
@@ -120,6 +126,26 @@ func (s *Service) Ingest(ctx context.Context, bag *pony.Bag, opts IngestOptions)
 		authKey = ""
 	}
 	return IngestResult{Receipt: rec, Existed: existed, AuthKey: authKey}, nil
+}
+
+// check trims bag (see trim) and validates it against the Service's
+// limits: ETooLarge when a field is over its cap, EInvalid otherwise.
+func (s *Service) check(bag *pony.Bag) error {
+	s.trim(bag)
+	if err := bag.Validate(s.opts.Limits); err != nil {
+		var ve *pony.ValidationError
+		if errors.As(err, &ve) {
+			code := EInvalid
+			for _, p := range ve.Problems {
+				if strings.Contains(p, "over the limit") {
+					code = ETooLarge
+				}
+			}
+			return &Error{Code: code, Message: err.Error(), Detail: ve.Problems}
+		}
+		return Errorf(EInvalid, "%v", err)
+	}
+	return nil
 }
 
 // newSecret returns prefix and 256 random bits in hex.

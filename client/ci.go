@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -9,7 +10,8 @@ import (
 // CIVars is what a CI provider's environment variables say about a build.
 type CIVars struct {
 	// Name is the provider: github-actions, gitlab-ci, jenkins, buildkite,
-	// circleci. It becomes client_info's "ci" key.
+	// circleci, travis-ci, azure-pipelines. It becomes client_info's "ci"
+	// key.
 	Name     string
 	Commit   string
 	Branch   string
@@ -17,6 +19,9 @@ type CIVars struct {
 	// PullRequest is the pull or merge request's number (or URL, for
 	// CircleCI) when the build is for one. It becomes "pull_request".
 	PullRequest string
+	// Job is the job's name within the build (GitHub Actions: "workflow /
+	// job"). It becomes "job".
+	Job string
 	// Package is the repository's name when the provider gives it, and
 	// PackageFrom the variable it came from.
 	Package, PackageFrom string
@@ -32,13 +37,16 @@ func (v CIVars) extra() map[string]json.RawMessage {
 	}
 	put("ci", v.Name)
 	put("pull_request", v.PullRequest)
+	put("job", v.Job)
 	return m
 }
 
 // DetectCI recognises the CI provider from its environment variables and
 // reads the build's commit, branch, build URL and pull request. A pull
 // request build names its head branch, not the merge ref. ok is false when
-// no known provider is found.
+// no known provider is found. The variables are each provider's documented
+// defaults: GitHub Actions, GitLab CI, Jenkins (with the git plugin or a
+// multibranch pipeline), Buildkite, CircleCI, Travis CI and Azure Pipelines.
 func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 	switch {
 	case getenv("GITHUB_ACTIONS") == "true":
@@ -64,6 +72,9 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 		if repo != "" {
 			v.Package, v.PackageFrom = path.Base(repo), "GITHUB_REPOSITORY"
 		}
+		// GITHUB_JOB is the job's id in the workflow file; the workflow's
+		// name tells apart two workflows with a job named alike.
+		v.Job = joinNonEmpty(" / ", getenv("GITHUB_WORKFLOW"), getenv("GITHUB_JOB"))
 	case getenv("GITLAB_CI") != "":
 		v = CIVars{Name: "gitlab-ci", Commit: getenv("CI_COMMIT_SHA"), BuildURL: getenv("CI_JOB_URL")}
 		v.Branch = firstOf(getenv, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH")
@@ -74,6 +85,7 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 			v.BuildURL = getenv("CI_PIPELINE_URL")
 		}
 		v.PullRequest = getenv("CI_MERGE_REQUEST_IID")
+		v.Job = getenv("CI_JOB_NAME")
 		if p := getenv("CI_PROJECT_PATH"); p != "" {
 			v.Package, v.PackageFrom = path.Base(p), "CI_PROJECT_PATH"
 		}
@@ -86,6 +98,7 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 			v.Branch = branchFromRef(strings.TrimPrefix(getenv("GIT_BRANCH"), "origin/"))
 		}
 		v.PullRequest = getenv("CHANGE_ID")
+		v.Job = getenv("JOB_NAME") // "folder/pipeline/branch"
 	case getenv("BUILDKITE") == "true":
 		v = CIVars{Name: "buildkite", Commit: getenv("BUILDKITE_COMMIT"), Branch: getenv("BUILDKITE_BRANCH"),
 			BuildURL: getenv("BUILDKITE_BUILD_URL")}
@@ -96,10 +109,56 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 		if pr := getenv("BUILDKITE_PULL_REQUEST"); pr != "false" {
 			v.PullRequest = pr
 		}
+		v.Job = getenv("BUILDKITE_LABEL")
 	case getenv("CIRCLECI") == "true":
 		v = CIVars{Name: "circleci", Commit: getenv("CIRCLE_SHA1"), Branch: getenv("CIRCLE_BRANCH"),
 			BuildURL: getenv("CIRCLE_BUILD_URL")}
 		v.PullRequest = firstOf(getenv, "CIRCLE_PR_NUMBER", "CIRCLE_PULL_REQUEST")
+		v.Job = getenv("CIRCLE_JOB")
+		if r := getenv("CIRCLE_PROJECT_REPONAME"); r != "" {
+			v.Package, v.PackageFrom = r, "CIRCLE_PROJECT_REPONAME"
+		}
+	case getenv("TRAVIS") == "true":
+		v = CIVars{Name: "travis-ci", BuildURL: getenv("TRAVIS_BUILD_WEB_URL"), Job: getenv("TRAVIS_JOB_NAME")}
+		if pr := getenv("TRAVIS_PULL_REQUEST"); pr != "false" && pr != "" {
+			// A pull request build: TRAVIS_BRANCH is the target and
+			// TRAVIS_COMMIT the merge; name the head, as for the others.
+			v.PullRequest = pr
+			v.Branch = getenv("TRAVIS_PULL_REQUEST_BRANCH")
+			v.Commit = firstOf(getenv, "TRAVIS_PULL_REQUEST_SHA", "TRAVIS_COMMIT")
+		} else {
+			v.Commit = getenv("TRAVIS_COMMIT")
+			// On a tag build TRAVIS_BRANCH is the tag: no branch.
+			if getenv("TRAVIS_TAG") == "" {
+				v.Branch = getenv("TRAVIS_BRANCH")
+			}
+		}
+		if v.BuildURL == "" {
+			v.BuildURL = getenv("TRAVIS_JOB_WEB_URL")
+		}
+		if r := getenv("TRAVIS_REPO_SLUG"); r != "" {
+			v.Package, v.PackageFrom = path.Base(r), "TRAVIS_REPO_SLUG"
+		}
+	case strings.EqualFold(getenv("TF_BUILD"), "true"):
+		v = CIVars{Name: "azure-pipelines", Commit: getenv("BUILD_SOURCEVERSION"), Job: getenv("SYSTEM_JOBDISPLAYNAME")}
+		if pr := firstOf(getenv, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER", "SYSTEM_PULLREQUEST_PULLREQUESTID"); pr != "" {
+			// The source branch comes as refs/heads/x or as x, by provider.
+			v.PullRequest = pr
+			v.Branch = branchFromRef(getenv("SYSTEM_PULLREQUEST_SOURCEBRANCH"))
+		} else {
+			// refs/heads/feature/x; BUILD_SOURCEBRANCHNAME would be "x".
+			v.Branch = branchFromRef(getenv("BUILD_SOURCEBRANCH"))
+		}
+		coll, project, id := getenv("SYSTEM_COLLECTIONURI"), getenv("SYSTEM_TEAMPROJECT"), getenv("BUILD_BUILDID")
+		if coll == "" {
+			coll = getenv("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI")
+		}
+		if coll != "" && project != "" && id != "" {
+			v.BuildURL = strings.TrimSuffix(coll, "/") + "/" + url.PathEscape(project) + "/_build/results?buildId=" + url.QueryEscape(id)
+		}
+		if r := getenv("BUILD_REPOSITORY_NAME"); r != "" {
+			v.Package, v.PackageFrom = path.Base(r), "BUILD_REPOSITORY_NAME"
+		}
 	default:
 		return CIVars{}, false
 	}
@@ -116,6 +175,17 @@ func branchFromRef(ref string) string {
 		return ""
 	}
 	return ref
+}
+
+// joinNonEmpty joins the parts that are not empty.
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
 }
 
 func firstOf(getenv func(string) string, keys ...string) string {

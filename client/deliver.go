@@ -23,8 +23,10 @@ type Delivery struct {
 
 // Deliver sends env; when the server cannot be reached or refuses the bag,
 // it spools it (with the server's answer beside it) for Flush to send later.
-// After a success it flushes older bags spooled for the same server, without
-// waiting for a flush that is already running. The returned error is set only
+// After a success (never after a failure: a server that is down is not sent
+// the older bags too) it flushes older bags spooled for the same server, those
+// whose next try has come, without waiting for a flush that is already
+// running. The returned error is set only
 // when the bag is lost: too large to send, or the spool cannot be written.
 func Deliver(ctx context.Context, sender *Sender, spool *Spool, env *Envelope) (Delivery, error) {
 	var d Delivery
@@ -32,7 +34,8 @@ func Deliver(ctx context.Context, sender *Sender, spool *Spool, env *Envelope) (
 	if err == nil {
 		d.Receipt = rec
 		// Best effort: a busy or broken spool does not make this send fail.
-		d.Flushed, _ = spool.Flush(ctx, sender, FlushOptions{Server: env.Server})
+		// Bags that failed lately wait for their next try (RetryDelay).
+		d.Flushed, _ = spool.Flush(ctx, sender, FlushOptions{Server: env.Server, Backoff: true})
 		return d, nil
 	}
 	if errors.Is(err, ErrTooLarge) {

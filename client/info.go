@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pony-build/pony"
 )
@@ -31,6 +32,9 @@ type Env struct {
 	// Command runs a program in dir and returns its standard output with
 	// surrounding space trimmed. A missing program is an error.
 	Command func(ctx context.Context, dir, name string, args ...string) (string, error)
+	// CombinedOutput is Command with standard error in the output too
+	// (java -version prints there); nil means Command.
+	CombinedOutput func(ctx context.Context, dir, name string, args ...string) (string, error)
 	// Hostname returns the machine's name.
 	Hostname func() (string, error)
 }
@@ -39,13 +43,21 @@ type Env struct {
 // host name.
 func OSEnv() Env {
 	dir, _ := os.Getwd()
-	return Env{Getenv: os.Getenv, Dir: dir, Command: runCommand, Hostname: os.Hostname}
+	return Env{Getenv: os.Getenv, Dir: dir, Command: runCommand, CombinedOutput: runCombined, Hostname: os.Hostname}
 }
 
 func runCommand(ctx context.Context, dir, name string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+func runCombined(ctx context.Context, dir, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.WaitDelay = time.Second // a child that keeps the pipes open
+	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
 
@@ -59,13 +71,17 @@ type Collected struct {
 }
 
 // Collector fills client_info from the environment. Its zero value is not
-// usable; make one with NewCollector. It remembers `go env GOVERSION` so
-// that asking twice runs go once.
+// usable; make one with NewCollector. It remembers `go env GOVERSION` and
+// the other runtimes' versions (Runtimes) so that asking twice runs each
+// program once.
 type Collector struct {
 	env Env
 
 	goOnce    sync.Once
 	goVersion string
+
+	rtMu     sync.Mutex
+	runtimes map[string]*runtimeOnce
 }
 
 // NewCollector returns a Collector reading env.
@@ -78,6 +94,9 @@ func NewCollector(env Env) *Collector {
 			return "", exec.ErrNotFound
 		}
 	}
+	if env.CombinedOutput == nil {
+		env.CombinedOutput = env.Command
+	}
 	if env.Hostname == nil {
 		env.Hostname = func() (string, error) { return "", nil }
 	}
@@ -86,7 +105,8 @@ func NewCollector(env Env) *Collector {
 
 // Collect returns the client_info of this machine and build: host, arch,
 // package, commit, branch and build URL from the CI provider's variables
-// (GitHub Actions, GitLab CI, Jenkins, Buildkite, CircleCI) or from git, and
+// (GitHub Actions, GitLab CI, Jenkins, Buildkite, CircleCI, Travis CI, Azure
+// Pipelines, with the job's name as "job") or from git, and
 // the Go version as runtime when wantGo is set (a step holds `go test`
 // output). Nothing here fails: what cannot be found is left empty.
 func (c *Collector) Collect(ctx context.Context, wantGo bool) Collected {

@@ -119,6 +119,108 @@ func TestDetectCI(t *testing.T) {
 				PullRequest: "https://github.com/o/pony/pull/3"},
 			ok: true,
 		},
+		{
+			name: "github job",
+			env: map[string]string{
+				"GITHUB_ACTIONS": "true", "GITHUB_SHA": "abcdef1234567", "GITHUB_REF": "refs/heads/main",
+				"GITHUB_WORKFLOW": "CI", "GITHUB_JOB": "test",
+			},
+			want: CIVars{Name: "github-actions", Commit: "abcdef1234567", Branch: "main", Job: "CI / test"},
+			ok:   true,
+		},
+		{
+			name: "gitlab job",
+			env:  map[string]string{"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "main", "CI_JOB_NAME": "test: [go1.22]"},
+			want: CIVars{Name: "gitlab-ci", Branch: "main", Job: "test: [go1.22]"},
+			ok:   true,
+		},
+		{
+			name: "jenkins job",
+			env:  map[string]string{"JENKINS_HOME": "/var/jenkins_home", "BRANCH_NAME": "main", "JOB_NAME": "team/pony/main"},
+			want: CIVars{Name: "jenkins", Branch: "main", Job: "team/pony/main"},
+			ok:   true,
+		},
+		{
+			name: "buildkite job",
+			env:  map[string]string{"BUILDKITE": "true", "BUILDKITE_BRANCH": "main", "BUILDKITE_LABEL": ":go: test", "BUILDKITE_PULL_REQUEST": "false"},
+			want: CIVars{Name: "buildkite", Branch: "main", Job: ":go: test"},
+			ok:   true,
+		},
+		{
+			name: "circleci job and repository",
+			env: map[string]string{
+				"CIRCLECI": "true", "CIRCLE_SHA1": "aaaaaaaabbbbbbbb", "CIRCLE_BRANCH": "main", "CIRCLE_JOB": "build-and-test",
+				"CIRCLE_PROJECT_REPONAME": "pony", "CIRCLE_PR_NUMBER": "12",
+			},
+			want: CIVars{Name: "circleci", Commit: "aaaaaaaabbbbbbbb", Branch: "main", PullRequest: "12", Job: "build-and-test",
+				Package: "pony", PackageFrom: "CIRCLE_PROJECT_REPONAME"},
+			ok: true,
+		},
+		{
+			name: "travis push",
+			env: map[string]string{
+				"TRAVIS": "true", "CI": "true", "TRAVIS_COMMIT": "e7090ffc4ef844d1a066a34037c913b429d7dc2a", "TRAVIS_BRANCH": "master",
+				"TRAVIS_PULL_REQUEST": "false", "TRAVIS_REPO_SLUG": "asm-products/evergist", "TRAVIS_JOB_NAME": "unit tests",
+				"TRAVIS_BUILD_WEB_URL": "https://app.travis-ci.com/asm-products/evergist/builds/46812085",
+				"TRAVIS_JOB_WEB_URL":   "https://app.travis-ci.com/asm-products/evergist/jobs/46812086",
+			},
+			want: CIVars{Name: "travis-ci", Commit: "e7090ffc4ef844d1a066a34037c913b429d7dc2a", Branch: "master",
+				BuildURL: "https://app.travis-ci.com/asm-products/evergist/builds/46812085", Job: "unit tests",
+				Package: "evergist", PackageFrom: "TRAVIS_REPO_SLUG"},
+			ok: true,
+		},
+		{
+			name: "travis pull request",
+			env: map[string]string{
+				"TRAVIS": "true", "TRAVIS_COMMIT": "1111111111111111", "TRAVIS_BRANCH": "main", "TRAVIS_PULL_REQUEST": "31",
+				"TRAVIS_PULL_REQUEST_BRANCH": "topic", "TRAVIS_PULL_REQUEST_SHA": "2222222222222222", "TRAVIS_REPO_SLUG": "o/pony",
+				"TRAVIS_JOB_WEB_URL": "https://app.travis-ci.com/o/pony/jobs/5",
+			},
+			want: CIVars{Name: "travis-ci", Commit: "2222222222222222", Branch: "topic", PullRequest: "31",
+				BuildURL: "https://app.travis-ci.com/o/pony/jobs/5", Package: "pony", PackageFrom: "TRAVIS_REPO_SLUG"},
+			ok: true,
+		},
+		{
+			name: "travis tag",
+			env: map[string]string{
+				"TRAVIS": "true", "TRAVIS_COMMIT": "1111111111111111", "TRAVIS_BRANCH": "v1.0", "TRAVIS_TAG": "v1.0", "TRAVIS_PULL_REQUEST": "false",
+			},
+			want: CIVars{Name: "travis-ci", Commit: "1111111111111111"},
+			ok:   true,
+		},
+		{
+			name: "azure pipelines push, GitHub repository",
+			env: map[string]string{
+				"TF_BUILD": "True", "BUILD_SOURCEVERSION": "3333333333333333", "BUILD_SOURCEBRANCH": "refs/heads/feature/x",
+				"BUILD_SOURCEBRANCHNAME": "x", "SYSTEM_COLLECTIONURI": "https://dev.azure.com/org/", "SYSTEM_TEAMPROJECT": "My Project",
+				"BUILD_BUILDID": "1165935", "BUILD_REPOSITORY_NAME": "o/pony", "SYSTEM_JOBDISPLAYNAME": "Linux go1.22",
+			},
+			want: CIVars{Name: "azure-pipelines", Commit: "3333333333333333", Branch: "feature/x",
+				BuildURL: "https://dev.azure.com/org/My%20Project/_build/results?buildId=1165935", Job: "Linux go1.22",
+				Package: "pony", PackageFrom: "BUILD_REPOSITORY_NAME"},
+			ok: true,
+		},
+		{
+			name: "azure pipelines pull request, Azure Repos",
+			env: map[string]string{
+				"TF_BUILD": "True", "BUILD_SOURCEVERSION": "4444444444444444", "BUILD_SOURCEBRANCH": "refs/pull/7/merge",
+				"SYSTEM_PULLREQUEST_PULLREQUESTID": "7", "SYSTEM_PULLREQUEST_SOURCEBRANCH": "refs/heads/topic",
+				"SYSTEM_TEAMFOUNDATIONCOLLECTIONURI": "https://tfs.example/DefaultCollection/", "SYSTEM_TEAMPROJECT": "p",
+				"BUILD_BUILDID": "8", "BUILD_REPOSITORY_NAME": "pony",
+			},
+			want: CIVars{Name: "azure-pipelines", Commit: "4444444444444444", Branch: "topic", PullRequest: "7",
+				BuildURL: "https://tfs.example/DefaultCollection/p/_build/results?buildId=8", Package: "pony", PackageFrom: "BUILD_REPOSITORY_NAME"},
+			ok: true,
+		},
+		{
+			name: "azure pipelines GitHub pull request: the number, not the id",
+			env: map[string]string{
+				"TF_BUILD": "True", "BUILD_SOURCEBRANCH": "refs/pull/524/merge", "SYSTEM_PULLREQUEST_PULLREQUESTID": "512",
+				"SYSTEM_PULLREQUEST_PULLREQUESTNUMBER": "524", "SYSTEM_PULLREQUEST_SOURCEBRANCH": "fix",
+			},
+			want: CIVars{Name: "azure-pipelines", Branch: "fix", PullRequest: "524"},
+			ok:   true,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := DetectCI(mapEnv(tc.env))
@@ -180,6 +282,19 @@ func TestCollect(t *testing.T) {
 			env:      map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_SHA": "feedfacefeedface", "GITHUB_REF": "refs/heads/dev", "GITHUB_REPOSITORY": "o/gin"},
 			want:     `{"package":"gin","runtime":"go1.22.4","commit":"feedfacefeedface","branch":"dev","ci":"github-actions"}`,
 			wantFrom: "GITHUB_REPOSITORY",
+		},
+		{
+			name: "travis pull request with a job name", dir: modDir, answers: git,
+			env: map[string]string{"TRAVIS": "true", "TRAVIS_PULL_REQUEST": "4", "TRAVIS_PULL_REQUEST_BRANCH": "topic",
+				"TRAVIS_PULL_REQUEST_SHA": "abcabcabcabc", "TRAVIS_REPO_SLUG": "o/pony", "TRAVIS_JOB_NAME": "lint"},
+			want:     `{"package":"pony","commit":"abcabcabcabc","branch":"topic","ci":"travis-ci","job":"lint","pull_request":"4"}`,
+			wantFrom: "TRAVIS_REPO_SLUG",
+		},
+		{
+			name: "azure pipelines, commit from git", dir: plainDir, answers: git,
+			env:      map[string]string{"TF_BUILD": "True", "BUILD_SOURCEBRANCH": "refs/heads/main", "SYSTEM_JOBDISPLAYNAME": "Job"},
+			want:     `{"package":"gadget","commit":"0123456789abcdef0123456789abcdef01234567","branch":"main","ci":"azure-pipelines","job":"Job"}`,
+			wantFrom: "git",
 		},
 		{
 			name: "go.mod in cwd, git for commit and branch", dir: modDir, answers: git,

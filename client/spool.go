@@ -13,10 +13,14 @@ import (
 )
 
 // Spool is a directory of bags waiting to be sent: one JSON file per bag
-// (an Envelope), written atomically, and beside a bag the server refused, a
-// FILE.error holding the server's answer.
+// (an Envelope), written atomically; beside a bag the server refused, a
+// FILE.error holding the server's answer; beside a bag a flush failed to
+// send, a FILE.retry (a RetryState) saying when to try it again. A file that
+// is not a spooled bag is moved into DIR/corrupt/ by Flush, never deleted.
 type Spool struct {
 	Dir string
+
+	now func() time.Time // nil: time.Now; tests set it
 }
 
 // DefaultSpoolDir is the spool under the user's cache directory.
@@ -28,10 +32,49 @@ func DefaultSpoolDir() string {
 }
 
 const (
-	spoolExt = ".json"
-	errorExt = ".error"
-	lockName = ".lock"
+	spoolExt   = ".json"
+	errorExt   = ".error"
+	retryExt   = ".retry"
+	lockName   = ".lock"
+	corruptDir = "corrupt"
 )
+
+// Backoff of spooled bags: after the nth failed flush of a bag, the
+// automatic flush waits FirstRetry << (n-1), at most MaxRetry, before trying
+// it again.
+const (
+	FirstRetry = time.Minute
+	MaxRetry   = time.Hour
+)
+
+// RetryState is what the spool remembers of a bag's failed flushes, in
+// FILE.retry. A bag without one (spooled by an older pony-report, or never
+// flushed) is due at once.
+type RetryState struct {
+	// Attempts counts the flushes that failed to send the bag.
+	Attempts int `json:"attempts"`
+	// NextTry is when the automatic flush may try it again.
+	NextTry time.Time `json:"next_try"`
+}
+
+// RetryDelay is the wait after the nth failed flush of a bag: FirstRetry
+// doubled each time, capped at MaxRetry.
+func RetryDelay(n int) time.Duration {
+	if n < 1 {
+		return 0
+	}
+	if n > 7 { // 1 min << 6 is over an hour already
+		return MaxRetry
+	}
+	return min(FirstRetry<<(n-1), MaxRetry)
+}
+
+func (s *Spool) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
 
 // Save writes env into the spool atomically (a temporary file, fsync,
 // rename, fsync of the directory) and returns its path. Saving the same bag
@@ -96,8 +139,12 @@ type Spooled struct {
 	Envelope *Envelope
 	// LastError is the server's answer the last time it refused this bag.
 	LastError string
+	// Retry is what failed flushes left: tries so far and the next one's time.
+	Retry RetryState
 	// Err is set when the file cannot be read; Envelope is nil then.
 	Err error
+	// MovedTo is where Flush put a file that is not a spooled bag.
+	MovedTo string
 }
 
 // List returns the spooled bags, oldest first. A missing spool is empty.
@@ -121,6 +168,10 @@ func (s *Spool) List() ([]Spooled, error) {
 		if b, err := os.ReadFile(p + errorExt); err == nil {
 			sp.LastError = strings.TrimSpace(string(b))
 		}
+		if b, err := os.ReadFile(p + retryExt); err == nil {
+			// A damaged note only loses the backoff: the bag is due.
+			_ = json.Unmarshal(b, &sp.Retry)
+		}
 		out = append(out, sp)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
@@ -135,18 +186,22 @@ func readEnvelope(p string) (*Envelope, error) {
 	return decodeEnvelope(p, b)
 }
 
+// errCorrupt marks a file that is not a spooled bag (as opposed to one that
+// cannot be read right now).
+var errCorrupt = errors.New("not a spooled bag")
+
 func decodeEnvelope(p string, b []byte) (*Envelope, error) {
 	var env Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, fmt.Errorf("%s: not a spooled bag: %w", p, err)
+		return nil, fmt.Errorf("%s: %w: %w", p, errCorrupt, err)
 	}
 	switch {
 	case env.IdempotencyKey == "":
-		return nil, fmt.Errorf("%s: not a spooled bag: no idempotency_key", p)
+		return nil, fmt.Errorf("%s: %w: no idempotency_key", p, errCorrupt)
 	case env.Server == "":
-		return nil, fmt.Errorf("%s: not a spooled bag: no server", p)
+		return nil, fmt.Errorf("%s: %w: no server", p, errCorrupt)
 	case len(env.Bag) == 0 || env.Bag[0] != '{':
-		return nil, fmt.Errorf("%s: not a spooled bag: bag is not a JSON object", p)
+		return nil, fmt.Errorf("%s: %w: bag is not a JSON object", p, errCorrupt)
 	}
 	return &env, nil
 }
@@ -162,10 +217,47 @@ func (s *Spool) removeStaleTemps() {
 	}
 }
 
-// remove deletes a sent bag and its error note.
+// remove deletes a sent bag and its notes.
 func (s *Spool) remove(p string) error {
 	os.Remove(p + errorExt)
+	os.Remove(p + retryExt)
 	return os.Remove(p)
+}
+
+// noteFailure counts a failed flush of a bag and sets its next try.
+func (s *Spool) noteFailure(sp *Spooled) {
+	sp.Retry.Attempts++
+	sp.Retry.NextTry = s.clock().Add(RetryDelay(sp.Retry.Attempts)).UTC().Truncate(time.Second)
+	if b, err := json.Marshal(sp.Retry); err == nil {
+		_ = writeAtomic(sp.Path+retryExt, b)
+	}
+}
+
+// moveAside moves a file that is not a spooled bag, and its notes, into
+// DIR/corrupt/, keeping its name (with a number added when taken), and
+// returns the new path.
+func (s *Spool) moveAside(p string) (string, error) {
+	dir := filepath.Join(s.Dir, corruptDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	base := filepath.Base(p)
+	dst := filepath.Join(dir, base)
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(dst); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		dst = filepath.Join(dir, fmt.Sprintf("%s.%d", base, i))
+	}
+	if err := os.Rename(p, dst); err != nil {
+		return "", err
+	}
+	for _, ext := range []string{errorExt, retryExt} {
+		if _, err := os.Stat(p + ext); err == nil {
+			os.Rename(p+ext, dst+ext)
+		}
+	}
+	return dst, nil
 }
 
 // noteError saves the server's refusal beside the bag.
@@ -191,7 +283,14 @@ type FlushOptions struct {
 	// Wait waits for another flush to finish; without it, Flush returns
 	// ErrBusy at once when another one holds the spool.
 	Wait bool
+	// Backoff skips the bags whose next try (after failed flushes) is still
+	// to come. Deliver's automatic flush sets it; `pony-report flush` tries
+	// every bag now.
+	Backoff bool
 }
+
+// ErrNotDue is the reason a bag was left alone by a flush with Backoff.
+var ErrNotDue = errors.New("not due yet")
 
 // ErrBusy is returned by Flush when another flush holds the spool.
 var ErrBusy = errors.New("another pony-report is flushing this spool")
@@ -202,13 +301,21 @@ type FlushReport struct {
 	Sent []Spooled
 	// Remaining are the bags still spooled, each with the reason.
 	Remaining []Spooled
+	// Corrupt are the files that are not spooled bags (not JSON, cut
+	// short, fields missing): each with the reason in Err and, once moved
+	// into DIR/corrupt/, its new path in MovedTo. They are never sent and
+	// never deleted.
+	Corrupt []Spooled
 }
 
 // Flush sends every spooled bag to the server recorded with it, oldest
 // first, each with its own idempotency key, and removes a bag only once the
 // server answered 2xx. It holds an exclusive lock on the spool meanwhile, so
-// that two flushes never send one bag twice. Once a server cannot be reached,
-// its other bags wait for the next flush.
+// that two flushes never send one bag twice. Once a server cannot be reached
+// or says it is busy or down (408, 429, 502, 503, 504), its other bags wait
+// for the next flush. Every bag it fails to send gets a later next try
+// (RetryDelay), which a flush with Backoff honours. A file that is not a
+// spooled bag is moved into DIR/corrupt/ and reported in Corrupt.
 func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (FlushReport, error) {
 	var rep FlushReport
 	if _, err := os.Stat(s.Dir); errors.Is(err, os.ErrNotExist) {
@@ -225,9 +332,19 @@ func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (F
 		return rep, err
 	}
 	down := map[string]error{}
+	now := s.clock()
 	for _, sp := range list {
 		if sp.Err != nil {
-			rep.Remaining = append(rep.Remaining, sp)
+			if errors.Is(sp.Err, errCorrupt) {
+				if to, err := s.moveAside(sp.Path); err != nil {
+					sp.Err = fmt.Errorf("%w; and it could not be moved aside: %w", sp.Err, err)
+				} else {
+					sp.MovedTo = to
+				}
+				rep.Corrupt = append(rep.Corrupt, sp)
+				continue
+			}
+			rep.Remaining = append(rep.Remaining, sp) // unreadable now: try next time
 			continue
 		}
 		if opts.Server != "" && !sameServer(sp.Envelope.Server, opts.Server) {
@@ -240,6 +357,11 @@ func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (F
 		}
 		if err := ctx.Err(); err != nil {
 			sp.Err = err
+			rep.Remaining = append(rep.Remaining, sp)
+			continue
+		}
+		if opts.Backoff && now.Before(sp.Retry.NextTry) {
+			sp.Err = fmt.Errorf("%w: next try after %s (%d failed so far)", ErrNotDue, sp.Retry.NextTry.Local().Format(time.DateTime), sp.Retry.Attempts)
 			rep.Remaining = append(rep.Remaining, sp)
 			continue
 		}
@@ -259,12 +381,28 @@ func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (F
 		if errors.As(err, &se) {
 			s.noteError(sp.Path, err)
 			sp.LastError = err.Error()
+			if serverWide(se.StatusCode) {
+				down[sp.Envelope.Server] = err
+			}
 		} else {
 			down[sp.Envelope.Server] = err
+		}
+		if ctx.Err() == nil {
+			s.noteFailure(&sp)
 		}
 		rep.Remaining = append(rep.Remaining, sp)
 	}
 	return rep, nil
+}
+
+// serverWide reports whether an answer speaks for the whole server (busy,
+// down, behind a failing proxy) rather than for one bag, as a 500 may.
+func serverWide(code int) bool {
+	switch code {
+	case 408, 429, 502, 503, 504:
+		return true
+	}
+	return false
 }
 
 func sameServer(a, b string) bool {

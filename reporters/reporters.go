@@ -147,7 +147,8 @@ func describe(head []byte) string {
 // Parse reads one report in the named format, or detects the format from
 // the content when name is "" or "auto". It sets the step's Format, Type and
 // Name when the parser left them empty, and its Status to 1 when a test
-// failed (a parsed file has no exit code of its own).
+// failed (a parsed file has no exit code of its own). Text that is not
+// valid UTF-8 has its bad bytes replaced with U+FFFD.
 func Parse(ctx context.Context, name string, r io.Reader, opts Options) (*pony.Step, error) {
 	opts = opts.WithDefaults()
 	var f Format
@@ -170,6 +171,9 @@ func Parse(ctx context.Context, name string, r io.Reader, opts Options) (*pony.S
 	}
 	step, err := f.Parse(ctx, r, opts)
 	if step != nil {
+		// Runners print what tests print, which is not always UTF-8; one
+		// bad byte must not make the whole bag invalid.
+		step.ToValidUTF8()
 		if step.Format == "" {
 			step.Format = f.Name
 		}

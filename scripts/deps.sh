@@ -79,3 +79,16 @@ need_chromium() {
   PONY_CHROMIUM=$(chromium_path)
   export PONY_CHROMIUM
 }
+
+need_runners() {
+  # internal/e2e runs the examples' real test runners through
+  # `pony-report run`: pytest (python3-pytest) and perl's prove; node comes
+  # from need_node, go test is here.
+  local pkgs=()
+  command -v pytest >/dev/null || pkgs+=(python3-pytest)
+  command -v prove >/dev/null || pkgs+=(perl)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    echo "deps: installing ${pkgs[*]} from Debian" >&2
+    apt_install "${pkgs[@]}"
+  fi
+}

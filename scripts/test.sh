@@ -12,6 +12,7 @@ source scripts/deps.sh
 need_go
 need_node
 need_python3
+need_runners
 need_postgres
 need_chromium
 echo "== Chromium for the browser test: $PONY_CHROMIUM"

@@ -129,6 +129,9 @@ var verdicts = map[string]verdict{
 	"flaky":   {"v-flaky", "~", "flaky"},
 	"missing": {"v-missing", "?", "missing"},
 	"stale":   {"v-missing", "?", "stale"},
+	// A run that is not complete.
+	"running":   {"v-running", "●", "running"},
+	"abandoned": {"v-missing", "…", "abandoned: incomplete"},
 }
 
 // verdictOf maps a status (a pony.Status, or "flaky", "missing") to its mark.

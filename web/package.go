@@ -22,10 +22,14 @@ type packagePage struct {
 	Expected []aggregator.ExpectedStatus
 	Recent   []aggregator.ResultSummary
 	Trend    chart
+	// Runs are the runs that are not complete: running first, then
+	// abandoned ones (shown as incomplete).
+	Runs []runRow
 }
 
-// packagePage is "/p/:pkg": the latest result of each environment (stale
-// and missing ones marked), a pass-rate trend and the recent results.
+// packagePage is "/p/:pkg": the runs going on now, the latest result of
+// each environment (stale and missing ones marked), a pass-rate trend and
+// the recent results.
 func (h *Handler) packagePage(c *gin.Context) {
 	ctx := c.Request.Context()
 	pkg := c.Param("pkg")
@@ -34,7 +38,12 @@ func (h *Handler) packagePage(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	if len(ts) == 0 && len(expected) == 0 {
+	runs, err := h.sb.Runs(ctx, pkg)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if len(ts) == 0 && len(expected) == 0 && len(runs) == 0 {
 		h.fail(c, aggregator.Errorf(aggregator.ENotFound, "package %q has no results", pkg))
 		return
 	}
@@ -51,6 +60,7 @@ func (h *Handler) packagePage(c *gin.Context) {
 		Expected: expected,
 		Recent:   page.Results,
 		Trend:    passRateTrend(page.Results),
+		Runs:     h.runRows(runs),
 	}
 	h.render(c, http.StatusOK, "package", p)
 }

@@ -33,6 +33,8 @@ type resultPage struct {
 	Slowest  []testLine
 	Steps    []stepView
 	Changes  *aggregator.Changes
+	// Run is set when the result is a run that is not complete yet.
+	Run *runView
 }
 
 type infoPair struct{ Key, Value string }
@@ -50,7 +52,9 @@ type stepView struct {
 	Totals pony.Totals
 }
 
-// resultPage is "/r/:key" (and "/r/:key.json", the raw bag).
+// resultPage is "/r/:key" (and "/r/:key.json", the raw bag). A key that
+// names no stored result but a run that is not complete shows the run:
+// its state, the steps received so far and its live progress.
 func (h *Handler) resultPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	key := c.Param("key")
@@ -59,10 +63,32 @@ func (h *Handler) resultPage(c *gin.Context) {
 		return
 	}
 	bag, err := h.sb.Result(ctx, key)
+	if aggregator.ErrorCode(err) == aggregator.ENotFound {
+		if r, rerr := h.sb.Run(ctx, key); rerr == nil {
+			h.runPage(c, r)
+			return
+		} else if aggregator.ErrorCode(rerr) != aggregator.ENotFound {
+			err = rerr
+		}
+	}
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
+	p := h.newResultPage(key, bag)
+	switch ch, err := h.sb.Changes(ctx, key); {
+	case err == nil:
+		p.Changes = &ch
+	case aggregator.ErrorCode(err) != aggregator.ENotFound:
+		h.fail(c, err)
+		return
+	}
+	h.render(c, http.StatusOK, "result", p)
+}
+
+// newResultPage lays out a bag, complete or not: its client_info, steps,
+// failures first and slowest tests.
+func (h *Handler) newResultPage(key string, bag *pony.Bag) *resultPage {
 	p := &resultPage{Key: key, Bag: bag, Env: aggregator.NewEnv(bag.ClientInfo), Totals: bag.Totals()}
 	p.base = base{Title: []string{bag.ClientInfo.Package, "result", envLabel(p.Env)}, Pkg: bag.ClientInfo.Package, Feed: pkgURL(bag.ClientInfo.Package) + "/feed.atom"}
 	p.Success = bag.Success()
@@ -87,14 +113,7 @@ func (h *Handler) resultPage(c *gin.Context) {
 			p.Slowest = append(p.Slowest, t)
 		}
 	}
-	switch ch, err := h.sb.Changes(ctx, key); {
-	case err == nil:
-		p.Changes = &ch
-	case aggregator.ErrorCode(err) != aggregator.ENotFound:
-		h.fail(c, err)
-		return
-	}
-	h.render(c, http.StatusOK, "result", p)
+	return p
 }
 
 // clientInfoPairs lists client_info: the known keys in wire order, then the
@@ -138,7 +157,14 @@ func clientInfoPairs(ci pony.ClientInfo) []infoPair {
 
 // resultJSON serves the stored bag as JSON, as GET /api/v1/results/KEY does.
 func (h *Handler) resultJSON(c *gin.Context, key string) {
-	bag, err := h.sb.Result(c.Request.Context(), key)
+	ctx := c.Request.Context()
+	bag, err := h.sb.Result(ctx, key)
+	if aggregator.ErrorCode(err) == aggregator.ENotFound {
+		if r, rerr := h.sb.Run(ctx, key); rerr == nil {
+			h.runJSON(c, r)
+			return
+		}
+	}
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -99,6 +99,16 @@ func (c *countingScoreboard) RecentResults(ctx context.Context, limit int, failu
 	return c.sb.RecentResults(ctx, limit, failuresOnly)
 }
 
+func (c *countingScoreboard) Run(ctx context.Context, key string) (aggregator.Run, error) {
+	c.count("Run")
+	return c.sb.Run(ctx, key)
+}
+
+func (c *countingScoreboard) Runs(ctx context.Context, pkg string) ([]aggregator.Run, error) {
+	c.count("Runs")
+	return c.sb.Runs(ctx, pkg)
+}
+
 // TestPagesCallsDoNotGrow serves the scoreboard and the feeds over 2, then
 // 12 packages (each with two environments, a passing then a failing
 // result in each, and a quiet expected environment) and checks that the

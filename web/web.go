@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,6 +44,10 @@ type Scoreboard interface {
 	ExpectedAll(ctx context.Context) (map[string][]aggregator.ExpectedEnv, error)
 	ChangesFor(ctx context.Context, keys []string) (map[string]aggregator.Changes, error)
 	RecentResults(ctx context.Context, limit int, failuresOnly bool) ([]aggregator.ResultSummary, error)
+	// Run is a run that is not complete (ENotFound when there is none, or
+	// when it is complete: then Result has it); Runs a package's.
+	Run(ctx context.Context, key string) (aggregator.Run, error)
+	Runs(ctx context.Context, pkg string) ([]aggregator.Run, error)
 }
 
 // Options configure the pages.
@@ -54,6 +59,12 @@ type Options struct {
 	// BaseURL is the absolute URL prefix of links in feeds and badges, as
 	// in http://host:8080 (no trailing slash).
 	BaseURL string
+	// LivePoll, LiveHeartbeat and LiveLifetime tune a running run's event
+	// stream (/r/KEY/events): how often it reads the run, how often an
+	// idle stream sends a keep-alive comment, and how long one stream
+	// lasts. DefaultLivePoll, DefaultLiveHeartbeat and DefaultLiveLifetime
+	// when zero.
+	LivePoll, LiveHeartbeat, LiveLifetime time.Duration
 }
 
 //go:embed templates/*.html
@@ -71,6 +82,9 @@ type Handler struct {
 	// assets maps a static file name to the hash of its content, which
 	// links carry (?v=HASH) so that the file may be cached for a year.
 	assets map[string]string
+	// closing is closed by Close: it ends the event streams.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns a Handler reading through sb. Every template is parsed here,
@@ -86,7 +100,16 @@ func New(sb Scoreboard, opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	h := &Handler{sb: sb, opts: opts, log: opts.Logger, assets: map[string]string{}}
+	if opts.LivePoll <= 0 {
+		opts.LivePoll = DefaultLivePoll
+	}
+	if opts.LiveHeartbeat <= 0 {
+		opts.LiveHeartbeat = DefaultLiveHeartbeat
+	}
+	if opts.LiveLifetime <= 0 {
+		opts.LiveLifetime = DefaultLiveLifetime
+	}
+	h := &Handler{sb: sb, opts: opts, log: opts.Logger, assets: map[string]string{}, closing: make(chan struct{})}
 	if err := h.hashAssets(); err != nil {
 		return nil, err
 	}
@@ -167,6 +190,7 @@ func (h *Handler) Register(r gin.IRouter) {
 	r.GET("/p/:pkg/latest", h.latestRedirect)
 	r.GET("/r/:key", h.resultPage)
 	r.GET("/r/:key/junit.xml", h.resultJUnit)
+	r.GET("/r/:key/events", h.runEvents)
 	h.registerFeeds(r)
 	h.registerBadges(r)
 }
@@ -233,6 +257,12 @@ type base struct {
 	Nav string
 	// Feed, when set, is the page's Atom feed, advertised in <head>.
 	Feed string
+	// Refresh, when set, reloads the page every so many seconds when
+	// JavaScript is off (a <noscript> meta refresh).
+	Refresh int
+	// Scripts are static scripts the page loads (deferred). Pages work
+	// without them.
+	Scripts []string
 }
 
 // render writes a page, buffered so that a template error becomes a clean

@@ -53,59 +53,91 @@ func (s *Store) batchSize(n int) int { return s.maxParams() / n }
 // (on PostgreSQL in one statement, see upsertStatesPG) and the
 // environment's row updated (always: see statesVersion).
 func (s *Store) CreateResult(ctx context.Context, bag *pony.Bag, opts aggregator.CreateOptions) (pony.Receipt, bool, error) {
-	if bag.Receipt == nil || bag.Receipt.ResultKey == "" {
-		return pony.Receipt{}, false, aggregator.Errorf(aggregator.EInvalid, "store result: the bag has no receipt")
-	}
-	rec := *bag.Receipt
-	rec.Time = msUTC(rec.Time)
-	row, err := newResultRow(bag, rec, opts)
+	nr, err := s.newResult(bag, opts)
 	if err != nil {
-		return pony.Receipt{}, false, fmt.Errorf("store result: %w", err)
-	}
-	var ri aggregator.ResultInfo
-	var obs []aggregator.Observation
-	if !s.skipUpkeep {
-		ri, obs = resultInfo(row, bag, s.fold)
+		return pony.Receipt{}, false, err
 	}
 	var existing *pony.Receipt
 	err = s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if opts.IdempotencyKey != "" {
-			r, ok, err := receiptByIdempotencyKey(tx, opts.IdempotencyKey)
-			if err != nil {
-				return err
-			}
-			if ok {
-				existing = &r
-				return nil
-			}
-		}
-		var u upkeep
-		if !s.skipUpkeep {
-			var err error
-			if u, err = s.planUpkeep(tx, ri, obs); err != nil {
-				return err
-			}
-			if row.Changes, err = changesJSON(u.changes); err != nil {
-				return err
-			}
-			row.Infra = u.ri.Infra
-		}
-		if err := tx.Create(row).Error; err != nil {
-			return err
-		}
-		ids, err := s.createChildren(tx, row, bag)
-		if err != nil || s.skipUpkeep {
-			return err
-		}
-		return s.writeUpkeep(tx, u, ids, row)
+		var err error
+		existing, err = s.createResultTx(tx, nr)
+		return err
 	})
+	return s.createdResult(ctx, nr, existing, err)
+}
+
+// newResult is a bag made ready to be stored by createResultTx.
+type newResult struct {
+	bag  *pony.Bag
+	opts aggregator.CreateOptions
+	rec  pony.Receipt
+	row  *resultRow
+	ri   aggregator.ResultInfo
+	obs  []aggregator.Observation
+}
+
+// newResult prepares what createResultTx stores, outside the transaction.
+func (s *Store) newResult(bag *pony.Bag, opts aggregator.CreateOptions) (*newResult, error) {
+	if bag.Receipt == nil || bag.Receipt.ResultKey == "" {
+		return nil, aggregator.Errorf(aggregator.EInvalid, "store result: the bag has no receipt")
+	}
+	nr := &newResult{bag: bag, opts: opts, rec: *bag.Receipt}
+	nr.rec.Time = msUTC(nr.rec.Time)
+	var err error
+	if nr.row, err = newResultRow(bag, nr.rec, opts); err != nil {
+		return nil, fmt.Errorf("store result: %w", err)
+	}
+	if !s.skipUpkeep {
+		nr.ri, nr.obs = resultInfo(nr.row, bag, s.fold)
+	}
+	return nr, nil
+}
+
+// createResultTx stores a result in tx (CreateResult's and CompleteRun's
+// transaction). When the idempotency key was already used it stores
+// nothing and returns that result's receipt.
+func (s *Store) createResultTx(tx *gorm.DB, nr *newResult) (*pony.Receipt, error) {
+	row, opts := nr.row, nr.opts
+	if opts.IdempotencyKey != "" {
+		r, ok, err := receiptByIdempotencyKey(tx, opts.IdempotencyKey)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return &r, nil
+		}
+	}
+	var u upkeep
+	if !s.skipUpkeep {
+		var err error
+		if u, err = s.planUpkeep(tx, nr.ri, nr.obs); err != nil {
+			return nil, err
+		}
+		if row.Changes, err = changesJSON(u.changes); err != nil {
+			return nil, err
+		}
+		row.Infra = u.ri.Infra
+	}
+	if err := tx.Create(row).Error; err != nil {
+		return nil, err
+	}
+	ids, err := s.createChildren(tx, row, nr.bag)
+	if err != nil || s.skipUpkeep {
+		return nil, err
+	}
+	return nil, s.writeUpkeep(tx, u, ids, row)
+}
+
+// createdResult turns the outcome of createResultTx's transaction into
+// CreateResult's answer.
+func (s *Store) createdResult(ctx context.Context, nr *newResult, existing *pony.Receipt, err error) (pony.Receipt, bool, error) {
 	if existing != nil {
 		return *existing, true, nil
 	}
 	if err != nil {
-		if opts.IdempotencyKey != "" && errors.Is(err, gorm.ErrDuplicatedKey) {
+		if nr.opts.IdempotencyKey != "" && errors.Is(err, gorm.ErrDuplicatedKey) {
 			// A concurrent send of the same key won the race.
-			r, ok, err2 := receiptByIdempotencyKey(s.r.WithContext(ctx), opts.IdempotencyKey)
+			r, ok, err2 := receiptByIdempotencyKey(s.r.WithContext(ctx), nr.opts.IdempotencyKey)
 			if err2 == nil && ok {
 				return r, true, nil
 			}
@@ -115,7 +147,7 @@ func (s *Store) CreateResult(ctx context.Context, bag *pony.Bag, opts aggregator
 		}
 		return pony.Receipt{}, false, fmt.Errorf("store result: %w", err)
 	}
-	return rec, false, nil
+	return nr.rec, false, nil
 }
 
 // resultInfo describes a new result for aggregator.Fold, with its

@@ -25,6 +25,7 @@ var migrations = []*gormigrate.Migration{
 	{ID: "0001_tables", Migrate: migrate0001Tables},
 	{ID: "0002_query_indexes", Migrate: migrate0002QueryIndexes},
 	{ID: "0003_states", Migrate: migrate0003States},
+	{ID: "0004_runs", Migrate: migrate0004Runs},
 }
 
 // migrate0001Tables creates the tables with their primary keys, unique
@@ -231,6 +232,54 @@ func migrate0003States(tx *gorm.DB) error {
 		}
 	}
 	return backfillStates(tx)
+}
+
+// migrate0004Runs adds the incremental runs (DESIGN.md §5): runs, one row
+// per run (its environment like results', its client_info, state, last
+// progress, the number of steps received, and the SHA-256 of its update
+// token), and run_steps, each step received as the JSON of a pony.Step.
+// A complete run keeps its row (a repeated finish finds its receipt there)
+// but not its steps: they live in the result.
+func migrate0004Runs(tx *gorm.DB) error {
+	type run struct {
+		ID              int64     `gorm:"primaryKey;autoIncrement"`
+		ResultKey       string    `gorm:"type:text;not null;uniqueIndex:uq_runs_result_key"`
+		IdempotencyKey  string    `gorm:"type:text;not null;uniqueIndex:uq_runs_idempotency_key"`
+		UpdateTokenHash string    `gorm:"type:text;not null"`
+		Package         string    `gorm:"type:text;not null"`
+		Host            string    `gorm:"type:text;not null"`
+		Arch            string    `gorm:"type:text;not null"`
+		Runtime         string    `gorm:"type:text;not null"`
+		EnvKey          string    `gorm:"type:text;not null"`
+		Tags            string    `gorm:"type:text;not null"`
+		ClientInfo      string    `gorm:"type:text;not null"`
+		State           string    `gorm:"type:text;not null"`
+		Progress        *string   `gorm:"type:text"`
+		Started         time.Time `gorm:"not null"`
+		Updated         time.Time `gorm:"not null"`
+		ClientIP        string    `gorm:"column:client_ip;type:text;not null"`
+		Steps           int       `gorm:"not null"`
+	}
+	type runStep struct {
+		RunID int64  `gorm:"primaryKey;autoIncrement:false"`
+		Seq   int    `gorm:"primaryKey;autoIncrement:false"`
+		Step  string `gorm:"type:text;not null"`
+		Run   run    `gorm:"foreignKey:RunID;constraint:OnDelete:CASCADE"`
+	}
+	if err := tx.Migrator().CreateTable(&run{}, &runStep{}); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		// The reaper: running runs idle for long.
+		`CREATE INDEX idx_runs_state_updated ON runs (state, updated)`,
+		// A package's runs that are not complete.
+		`CREATE INDEX idx_runs_package_state ON runs (package, state, started DESC)`,
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
 }
 
 func (s *Store) migrator(db *gorm.DB) *gormigrate.Gormigrate {

@@ -282,6 +282,14 @@ func (s *Server) getResult(c *gin.Context) (*reply, error) {
 		return nil, err
 	}
 	bag, err := s.svc.Result(ctx, c.Param("key"))
+	if aggregator.ErrorCode(err) == aggregator.ENotFound {
+		// Perhaps a run not complete yet: its bag so far, with its state.
+		r, rerr := s.getRunAsResult(c, c.Param("key"))
+		if aggregator.ErrorCode(rerr) == aggregator.ENotFound {
+			return nil, err
+		}
+		return r, rerr
+	}
 	if err != nil {
 		return nil, err
 	}

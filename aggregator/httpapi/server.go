@@ -144,6 +144,11 @@ func (s *Server) routes() *gin.Engine {
 	api := e.Group("/api/v1")
 	api.POST("/results", s.wrap(s.postResult))
 	api.GET("/results/:key", s.wrap(s.getResult))
+	api.POST("/runs", s.wrap(s.postRun))
+	api.POST("/runs/:key/steps", s.wrap(s.postRunStep))
+	api.POST("/runs/:key/progress", s.wrap(s.postRunProgress))
+	api.POST("/runs/:key/finish", s.wrap(s.postRunFinish))
+	api.GET("/packages/:pkg/runs", s.wrap(s.getRuns))
 	api.GET("/packages", s.wrap(s.getPackages))
 	api.GET("/packages/:pkg/results", s.wrap(s.getResults))
 	api.GET("/packages/:pkg/latest", s.wrap(s.getLatest))
@@ -259,7 +264,11 @@ func (s *Server) observe(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
-	s.metrics.observeRequest(c.Request.Method, route, status, d)
+	// An event stream lasts as long as its page is open: its duration is
+	// not a latency.
+	if !strings.HasPrefix(c.Writer.Header().Get("Content-Type"), "text/event-stream") {
+		s.metrics.observeRequest(c.Request.Method, route, status, d)
+	}
 	attrs := []slog.Attr{
 		slog.String("method", c.Request.Method),
 		slog.String("route", route),

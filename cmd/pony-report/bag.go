@@ -77,6 +77,7 @@ func buildBag(ctx context.Context, e *cmdEnv, c *common, format string, args []s
 		e.say("%v", err)
 		return nil, "", exitUsage, false
 	}
+	b.ToValidUTF8()
 	if err := b.Validate(pony.DefaultLimits); err != nil {
 		e.say("%v; nothing was sent", err)
 		return nil, "", exitUsage, false

@@ -20,7 +20,7 @@ func TestHelp(t *testing.T) {
 		want     []string
 		notWant  []string
 	}{
-		{[]string{"--help"}, 0, []string{"send", "gotest", "junit", "tap", "parse", "flush"}, []string{"\n  run ", "\n  status "}},
+		{[]string{"--help"}, 0, []string{"send", "gotest", "junit", "tap", "parse", "flush", "\n  run "}, []string{"\n  status "}},
 		{[]string{"help", "send"}, 0, []string{"-server", "PONY_SERVER", "-dry-run", "-tag", "PONY_TAGS", "-set", "-spool-dir"}, nil},
 		{[]string{"send", "-h"}, 0, []string{"-token", "PONY_TOKEN"}, nil},
 		{nil, 2, []string{"Commands:"}, nil},

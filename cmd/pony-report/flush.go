@@ -8,9 +8,11 @@ import (
 	"github.com/pony-build/pony/client"
 )
 
-// runFlush is `pony-report flush`: send every spooled bag. It exits 0 when
+// runFlush is `pony-report flush`: send every spooled bag, now (the backoff
+// of bags that failed lately is for the automatic flush). It exits 0 when
 // nothing is left in the spool, 1 when some bags remain (listed with the
-// reason), 2 on bad usage or a spool that cannot be read.
+// reason) or a file that is not a bag was moved aside into SPOOL/corrupt/,
+// 2 on bad usage or a spool that cannot be read.
 func runFlush(ctx context.Context, e *cmdEnv, args []string) int {
 	var c common
 	fs := newFlagSet(e, "flush", "", "Send the bags spooled while the server could not take them, each to the server it was meant for")
@@ -48,7 +50,14 @@ func runFlush(ctx context.Context, e *cmdEnv, args []string) int {
 		}
 		return exitUsage
 	}
-	if len(rep.Sent) == 0 && len(rep.Remaining) == 0 {
+	for _, c := range rep.Corrupt {
+		if c.MovedTo != "" {
+			e.say("%v; moved aside to %s", c.Err, c.MovedTo)
+		} else {
+			e.say("%v", c.Err)
+		}
+	}
+	if len(rep.Sent) == 0 && len(rep.Remaining) == 0 && len(rep.Corrupt) == 0 {
 		e.say("nothing spooled in %s", c.spoolDir)
 		return exitOK
 	}
@@ -56,6 +65,9 @@ func runFlush(ctx context.Context, e *cmdEnv, args []string) int {
 		e.say("sent %s from %s", plural(n, "spooled bag"), c.spoolDir)
 	}
 	if len(rep.Remaining) == 0 {
+		if len(rep.Corrupt) > 0 {
+			return exitFail // a bag may be lost: say so once, loudly
+		}
 		return exitOK
 	}
 	e.say("%s still spooled (delete a file to drop its bag):", plural(len(rep.Remaining), "bag"))

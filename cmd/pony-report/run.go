@@ -54,6 +54,7 @@ func commands() []command {
 		{"junit", "[FILE|-]...", "like send, for JUnit XML", runSend("junit")},
 		{"tap", "[FILE|-]...", "like send, for TAP", runSend("tap")},
 		{"parse", "[FILE|-]...", "print the bag as JSON and send nothing", runParse},
+		{"run", "-- CMD ARGS", "run a test command (or pony.yaml's steps), pass its output through, and send its results", runRun},
 		{"flush", "", "send the bags spooled while the server could not be reached", runFlush},
 	}
 }
@@ -166,8 +167,27 @@ func (c *common) addBagFlags(fs *flag.FlagSet, getenv func(string) string) {
 		}
 	}
 	fs.Var(&c.tags, "tag", "a free-form `tag`, repeatable; added to env PONY_TAGS (comma-separated)")
-	fs.Var(&c.sets, "set", "set any client_info `key=value`, repeatable; a value that is JSON is used as JSON")
-	fs.BoolVar(&c.keepOutput, "keep-output", false, "keep the output of passing tests too")
+	c.sets = append(c.sets, splitSets(getenv("PONY_SET"))...)
+	fs.Var(&c.sets, "set", "set any client_info `key=value`, repeatable; a value that is JSON is used as JSON; added to env PONY_SET (key=value pairs, one a line, or separated by ';' when on one line)")
+	keep, _ := strconv.ParseBool(getenv("PONY_KEEP_OUTPUT"))
+	fs.BoolVar(&c.keepOutput, "keep-output", keep, "keep the output of passing tests too (env PONY_KEEP_OUTPUT)")
+}
+
+// splitSets splits PONY_SET into key=value pairs: one a line when it holds a
+// newline (so that a value may hold ';'), else separated by ';'. Blank
+// pairs are dropped.
+func splitSets(v string) []string {
+	sep := ";"
+	if strings.Contains(v, "\n") {
+		sep = "\n"
+	}
+	var out []string
+	for _, p := range strings.Split(v, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // newFlagSet makes a command's flag set, with usage on stderr.

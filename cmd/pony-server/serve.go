@@ -43,6 +43,9 @@ type Config struct {
 	// BaseURL is the absolute URL prefix the web feeds link with (e.g.
 	// https://pony.example.org); empty means the URL the server listens on.
 	BaseURL string
+	// RunTimeout is how long an incremental run may go without a word from
+	// its client before it is closed as abandoned.
+	RunTimeout time.Duration
 }
 
 // DefaultConfig is the configuration with no flag and no environment.
@@ -54,6 +57,7 @@ func DefaultConfig() Config {
 		StaleAfter:      24 * time.Hour,
 		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
+		RunTimeout:      aggregator.DefaultRunTimeout,
 	}
 }
 
@@ -72,6 +76,10 @@ type Main struct {
 
 	ln       net.Listener
 	serveErr chan error
+	// stopReaper stops the reaper of abandoned runs; reaperDone is closed
+	// when it has stopped.
+	stopReaper context.CancelFunc
+	reaperDone chan struct{}
 }
 
 // NewMain returns a Main with the default configuration, writing to w.
@@ -104,6 +112,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.NoMigrate, "no-migrate", c.NoMigrate, "do not migrate the schema at start; refuse to run on a stale one (run 'pony-server migrate' first)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.ExpectedFile, "expected", c.ExpectedFile, "JSON `file` of the environments each package expects results from, e.g. {\"PKG\": [{\"name\": \"linux\", \"match\": {\"host\": \"ci-1\", \"tags\": [\"nightly\"]}, \"interval\": \"24h\"}]} (env PONY_EXPECTED)")
+	fs.DurationVar(&c.RunTimeout, "run-timeout", c.RunTimeout, "how long an incremental run may go without a word from its client before it is closed as abandoned (shown as incomplete)")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "absolute `URL` people reach the server at, for the links in the Atom/RSS feeds (default: the listening address; env PONY_BASE_URL)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `IPs or CIDRs` of load balancers whose X-Forwarded-For gives the client IP")
 	if err := parseFlags(fs, args); err != nil {
@@ -125,8 +134,8 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		}
 		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	}
-	if c.StaleAfter <= 0 || c.ShutdownTimeout <= 0 {
-		return errors.New("--stale-after and --shutdown-timeout must be positive")
+	if c.StaleAfter <= 0 || c.ShutdownTimeout <= 0 || c.RunTimeout <= 0 {
+		return errors.New("--stale-after, --shutdown-timeout and --run-timeout must be positive")
 	}
 	if _, err := newLogger(io.Discard, c.LogFormat); err != nil {
 		return err
@@ -174,7 +183,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Store, err = openStore(ctx, m.Config.DB, !m.Config.NoMigrate, logger); err != nil {
 		return err
 	}
-	m.Service = aggregator.New(m.Store, aggregator.Options{StaleAfter: m.Config.StaleAfter, PrivateReads: m.Config.PrivateReads})
+	m.Service = aggregator.New(m.Store, aggregator.Options{StaleAfter: m.Config.StaleAfter, PrivateReads: m.Config.PrivateReads, RunTimeout: m.Config.RunTimeout})
 	open, err := m.Service.Open(ctx)
 	if err != nil {
 		return fmt.Errorf("count tokens: %w", err)
@@ -204,6 +213,10 @@ func (m *Main) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Shutdown waits for requests to end; the pages' event streams end only
+	// when told.
+	m.HTTPServer.RegisterOnShutdown(pages.Close)
+	m.startReaper(ctx)
 	go func() {
 		if err := m.HTTPServer.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.serveErr <- err
@@ -213,6 +226,40 @@ func (m *Main) Run(ctx context.Context) error {
 	fmt.Fprintf(m.Stdout, "pony-server listening on %s\n", m.URL())
 	logger.Info("serving", "url", m.URL(), "db", redactDSN(m.Config.DB), "max_body", formatSize(m.Config.MaxBody), "private_reads", m.Config.PrivateReads)
 	return nil
+}
+
+// reaperPeriod is how often the reaper looks for abandoned runs:
+// a quarter of the run timeout, at most a minute, at least a second.
+func reaperPeriod(timeout time.Duration) time.Duration {
+	return max(min(timeout/4, time.Minute), time.Second)
+}
+
+// startReaper starts the goroutine that closes runs silent for RunTimeout
+// as abandoned. Every replica runs one: the store's conditional UPDATE makes
+// that safe.
+func (m *Main) startReaper(ctx context.Context) {
+	ctx, m.stopReaper = context.WithCancel(context.WithoutCancel(ctx))
+	m.reaperDone = make(chan struct{})
+	period := reaperPeriod(m.Config.RunTimeout)
+	go func() {
+		defer close(m.reaperDone)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n, err := m.Service.ReapRuns(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				m.Logger.Warn("reap abandoned runs", "err", err)
+			case n > 0:
+				m.Logger.Info("runs abandoned: no word from their clients", "runs", n, "run_timeout", m.Config.RunTimeout)
+			}
+		}
+	}()
 }
 
 // URL is the server's base URL, with the port resolved when --addr asked
@@ -246,6 +293,10 @@ func (m *Main) Close() error {
 		cancel()
 	} else if m.ln != nil {
 		m.ln.Close()
+	}
+	if m.stopReaper != nil {
+		m.stopReaper()
+		<-m.reaperDone
 	}
 	if m.Store != nil {
 		if err := m.Store.Close(); err != nil {

@@ -10,9 +10,10 @@
 # names in the outputs change from run to run, so regenerating rewrites the
 # goldens too: go test ./reporters -run TestGolden/junit -update, then review.
 #
-# surefire-reruns.xml is NOT generated here (Maven Central is unreachable
-# from the machine that made these files): it is written by hand after
-# Surefire's documented rerun output; see surefire-reruns.md.
+# surefire-2.22-reruns.xml is real Surefire 2.22.3 output (Debian's packaged
+# Maven plugins, offline; see below). surefire-reruns.xml is NOT generated
+# here: it is written by hand after Surefire 3's documented rerun output; see
+# surefire-reruns.md.
 set -eu
 out=$(cd "$(dirname "$0")" && pwd)
 py=/usr/bin/python3
@@ -185,6 +186,70 @@ func TestTable(t *testing.T) {
 EOF
 GOFLAGS=-mod=mod go run gotest.tools/gotestsum@v1.13.0 --junitfile "$out/gotestsum.xml" \
   --junitfile-project-name calc -- ./... >/dev/null 2>&1 || true
+
+# ---------- Maven Surefire 2.22.3 with reruns: flakyFailure/flakyError, rerunFailure/rerunError ----------
+# Offline with Debian's packaged plugins: apt-get install maven maven-debian-helper libsurefire-java
+# junit4 libmaven-compiler-plugin-java libmaven-resources-plugin-java. Skipped (with a note) without them.
+if command -v mvn >/dev/null && [ -f /etc/maven/settings-debian.xml ]; then
+  mkdir -p "$tmp/mvn/src/test/java/demo" && cd "$tmp/mvn"
+  sed -n '/^<?xml/,/^<\/project>/p' "$out/../../../examples/maven/pom.xml" > pom.xml
+  cat > src/test/java/demo/RerunTest.java <<'EOF'
+package demo;
+
+import static org.junit.Assert.assertEquals;
+
+import java.io.File;
+import java.io.IOException;
+import org.junit.Test;
+
+public class RerunTest {
+    private static boolean firstTime(String name) throws IOException {
+        File marker = new File(System.getProperty("java.io.tmpdir"), "pony-surefire-" + name);
+        if (marker.exists()) {
+            return false;
+        }
+        marker.createNewFile();
+        return true;
+    }
+
+    @Test
+    public void alwaysPasses() {
+        System.out.println("output of a passing test");
+    }
+
+    @Test
+    public void failsAssertionAlways() {
+        System.out.println("about to fail");
+        System.err.println("on stderr too");
+        assertEquals(1, 2);
+    }
+
+    @Test
+    public void throwsAlways() {
+        throw new IllegalStateException("always broken");
+    }
+
+    @Test
+    public void failsFirstAttempt() throws IOException {
+        if (firstTime("failsFirstAttempt")) {
+            assertEquals("first", "second");
+        }
+    }
+
+    @Test
+    public void throwsFirstAttempt() throws IOException {
+        if (firstTime("throwsFirstAttempt")) {
+            throw new RuntimeException("connection reset <by peer> & co");
+        }
+    }
+}
+EOF
+  rm -f "${TMPDIR:-/tmp}"/pony-surefire-*
+  mvn -B -q -o -s /etc/maven/settings-debian.xml -Djava.io.tmpdir="$tmp" test >/dev/null 2>&1 || true
+  cp target/surefire-reports/TEST-demo.RerunTest.xml "$out/surefire-2.22-reruns.xml"
+else
+  echo "not regenerating surefire-2.22-reruns.xml: Maven and Debian's packaged plugins are not installed" >&2
+fi
 
 # ---------- a truncated report: the xunit2 one cut inside a testcase ----------
 # (a runner killed mid-write); the testcases before the cut must be kept.

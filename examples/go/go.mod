@@ -1,0 +1,3 @@
+module example.com/ponydemo
+
+go 1.22
