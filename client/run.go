@@ -137,6 +137,41 @@ func GoTestJSON(argv []string) (out []string, isGoTest, added, verbose bool) {
 // reports. It is safe for concurrent use.
 type TestCount struct {
 	tests, failed atomic.Int64
+	// named holds the runtimes the output names (RuntimeInOutput), which
+	// are the ones under test when they differ from those on PATH.
+	mu    sync.Mutex
+	named map[string]string
+}
+
+// Runtimes returns the runtime versions named in the output so far (see
+// RuntimeInOutput), by name; the first one seen of each name is kept.
+func (c *TestCount) Runtimes() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := make(map[string]string, len(c.named))
+	for k, v := range c.named {
+		m[k] = v
+	}
+	return m
+}
+
+// runtimeLine records a runtime named in an output line.
+func (c *TestCount) runtimeLine(l []byte) {
+	if !bytes.HasPrefix(l, []byte("platform ")) {
+		return
+	}
+	name, v, ok := RuntimeInOutput(string(l))
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.named == nil {
+		c.named = map[string]string{}
+	}
+	if _, seen := c.named[name]; !seen {
+		c.named[name] = v
+	}
 }
 
 // Load returns the tests finished and failed so far.
@@ -170,6 +205,8 @@ func (c *TestCount) line(l []byte) {
 		if !bytes.Contains(bytes.ToUpper(l), []byte("# TODO")) {
 			c.failed.Add(1)
 		}
+	default:
+		c.runtimeLine(l)
 	}
 }
 

@@ -213,7 +213,16 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 		e.say("%s; not run: %s", stopped, strings.Join(skipped, ", "))
 	}
 	ci.Duration = time.Since(started).Seconds()
-	client.ApplyRuntimes(ci, <-runtimes, cmds[len(cmds)-1].Argv)
+	versions := <-runtimes
+	for name, v := range count.Runtimes() {
+		// A runtime the output names is the one under test (a virtualenv,
+		// tox, a pytest that is not the python on PATH).
+		if versions == nil {
+			versions = map[string]string{}
+		}
+		versions[name] = v
+	}
+	client.ApplyRuntimes(ci, versions, cmds[len(cmds)-1].Argv)
 	bag.ToValidUTF8() // the command's own output may hold any bytes
 	if err := bag.Validate(pony.DefaultLimits); err != nil {
 		e.say("%v; nothing was sent", err)
