@@ -2,22 +2,17 @@ package gormstore
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", to create the test databases
-
 	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/aggregator"
+	"github.com/pony-build/pony/internal/testenv"
 )
 
 // The store tests run on every dialect available: SQLite always, and
@@ -58,30 +53,7 @@ func newTestDSN(tb testing.TB, dialect string) string {
 	if dialect == dialectSQLite {
 		return filepath.Join(tb.TempDir(), "pony.db")
 	}
-	server := os.Getenv(pgEnv)
-	admin, err := sql.Open("pgx", server)
-	if err != nil {
-		tb.Fatalf("open %s: %v", pgEnv, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "pony_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		admin.Close()
-		tb.Fatalf("create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		tb.Fatalf("parse %s: %v", pgEnv, err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return testenv.FreshPostgres(tb)
 }
 
 // newTestStore opens a migrated store on a fresh database of the dialect,

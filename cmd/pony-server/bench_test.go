@@ -14,6 +14,7 @@ import (
 	"github.com/pony-build/pony/aggregator"
 	"github.com/pony-build/pony/aggregator/gormstore"
 	"github.com/pony-build/pony/internal/benchgen"
+	"github.com/pony-build/pony/internal/testenv"
 	"github.com/pony-build/pony/reporters"
 )
 
@@ -30,7 +31,7 @@ type benchDB struct {
 func benchDBs() []benchDB {
 	return []benchDB{
 		{"sqlite", func(b *testing.B) string { return filepath.Join(b.TempDir(), "pony.db") }},
-		{"postgres", func(b *testing.B) string { return freshPostgres(b) }},
+		{"postgres", func(b *testing.B) string { return testenv.FreshPostgres(b) }},
 	}
 }
 

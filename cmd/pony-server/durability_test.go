@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pony-build/pony"
+	"github.com/pony-build/pony/internal/testenv"
 )
 
 // The durability test's figures: the 8 senders for 20 s, the
@@ -58,7 +59,7 @@ func TestDurabilitySQLite(t *testing.T) {
 
 func TestDurabilityPostgres(t *testing.T) {
 	t.Parallel()
-	durability(t, freshPostgres(t))
+	durability(t, testenv.FreshPostgres(t))
 }
 
 // durability runs 8 senders posting real bags with Idempotency-Keys for

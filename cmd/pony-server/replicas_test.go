@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pony-build/pony"
+	"github.com/pony-build/pony/internal/testenv"
 )
 
 // Two pony-server processes on one PostgreSQL database, started at the same
@@ -20,7 +21,7 @@ import (
 // at once: nothing is lost and nothing is stored twice.
 func TestTwoReplicasPostgres(t *testing.T) {
 	t.Parallel()
-	db := freshPostgres(t)
+	db := testenv.FreshPostgres(t)
 	var reps [2]atomic.Pointer[server]
 	var wg sync.WaitGroup
 	errs := make([]error, 2)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -78,11 +79,18 @@ type server struct {
 // the end of the test.
 func startServer(t testing.TB, db string, args ...string) *server {
 	t.Helper()
+	return startServerAt(t, "127.0.0.1:0", db, args...)
+}
+
+// startServerAt is startServer listening on addr (host:port), so that a
+// server can come back where its clients expect it (see freeAddr).
+func startServerAt(t testing.TB, addr, db string, args ...string) *server {
+	t.Helper()
 	if db == "" {
 		db = filepath.Join(t.TempDir(), "pony.db")
 	}
 	s := &server{db: db, stderr: &lockedBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(serverBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
+	s.cmd = exec.Command(serverBin, append([]string{"serve", "--addr", addr, "--db", db}, args...)...)
 	s.cmd.Stderr = s.stderr
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -118,6 +126,41 @@ func (s *server) kill() {
 		s.cmd.Process.Kill()
 	}
 	<-s.done
+}
+
+// requests counts the requests the server logged with this method and
+// route (the route pattern, e.g. /api/v1/runs/:key/steps).
+func (s *server) requests(method, route string) int {
+	return strings.Count(s.stderr.String(), "method="+method+" route="+route+" ")
+}
+
+// freeAddr returns a loopback address with a port that was free a moment
+// ago, for a server that must start (or start again) on a known address.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitFor calls cond until it reports true, failing the test with cond's
+// last word when deadline passes first.
+func waitFor(t testing.TB, deadline time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within %s; last: %s", what, deadline, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // getJSON GETs url and decodes its JSON into v, failing the test on any
@@ -199,19 +242,80 @@ func cleanEnv(extra map[string]string) []string {
 // runReport runs pony-report and waits for it (at most two minutes).
 func runReport(t testing.TB, inv invocation) outcome {
 	t.Helper()
+	return runProgram(t, reportBin, inv)
+}
+
+// runProgram runs prog (pony-report, or a test runner run directly to
+// compare with) with inv's arguments, directory and clean environment, and
+// waits for it (at most two minutes).
+func runProgram(t testing.TB, prog string, inv invocation) outcome {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, reportBin, inv.args...)
+	cmd := exec.CommandContext(ctx, prog, inv.args...)
 	cmd.Dir = inv.dir
 	cmd.Env = cleanEnv(inv.env)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// A grandchild left holding the output pipes must not hang the test.
+	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	o := outcome{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 	if err != nil && o.code < 0 {
-		t.Fatalf("pony-report %q: %v\n%s", inv.args, err, o.stderr)
+		t.Fatalf("%s %q: %v\n%s", filepath.Base(prog), inv.args, err, o.stderr)
 	}
 	return o
+}
+
+// running is a pony-report process started by startReport.
+type running struct {
+	cmd            *exec.Cmd
+	stdout, stderr *lockedBuffer
+	done           chan struct{}
+}
+
+// startReport starts pony-report without waiting for it; it is killed at
+// the end of the test if still running.
+func startReport(t testing.TB, inv invocation) *running {
+	t.Helper()
+	r := &running{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	r.cmd = exec.Command(reportBin, inv.args...)
+	r.cmd.Dir = inv.dir
+	r.cmd.Env = cleanEnv(inv.env)
+	r.cmd.Stdout, r.cmd.Stderr = r.stdout, r.stderr
+	r.cmd.WaitDelay = 5 * time.Second
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() {
+		r.cmd.Process.Kill()
+		<-r.done
+	})
+	return r
+}
+
+// wait waits for the process to end (at most two minutes) and returns what
+// it did.
+func (r *running) wait(t testing.TB) outcome {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("pony-report %q still running after 2 minutes:\n%s", r.cmd.Args[1:], r.stderr)
+	}
+	return outcome{code: r.cmd.ProcessState.ExitCode(), stdout: r.stdout.String(), stderr: r.stderr.String()}
+}
+
+// fetch GETs url and returns the status and body.
+func fetch(url string) (int, []byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
 }
 
 // copyExample copies examples/NAME into a temporary directory, so that what

@@ -12,3 +12,14 @@ import (
 func ParseGeneral(ctx context.Context, r io.Reader, opts Options) (*pony.Step, *Summary, error) {
 	return parse(ctx, r, opts, false)
 }
+
+// DecimalMS and RoundMS are decimalMS and roundMS, for the test that
+// compares them.
+var DecimalMS, RoundMS = decimalMS, roundMS
+
+// DurationString and Duration are durationBytes on a string and duration,
+// for the test that compares them.
+var DurationString, Duration = durationBytes[string], duration
+
+// LocationOf is location for a one-line value.
+func LocationOf(val string) (string, int) { return location(diagEntry{key: "location", val: val}) }

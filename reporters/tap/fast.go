@@ -1,6 +1,10 @@
 package tap
 
-import "github.com/pony-build/pony"
+import (
+	"bytes"
+
+	"github.com/pony-build/pony"
+)
 
 // The fast path reads, straight from the reader's buffer, the blocks that
 // make up most of node's `--test` output, a passing test (here at the top
@@ -23,8 +27,11 @@ import "github.com/pony-build/pony"
 // (unless KeepPassingOutput, when the fast path is off), so nothing could
 // change it before its commit (a failing TODO would take the comments that
 // follow it, and is left to the general path). Anything else, and a block
-// cut by the end of the buffer, is left to the general path, line by line;
-// the tests compare the two on every input.
+// cut by the end of the buffer, is left to the general path, line by line.
+// The other lines of the buffer are read in place too (fastLines): those
+// of an open YAML block in bulk (fastYAML), the rest through handle, as
+// the read loop would hand them over. The tests compare all this with the
+// read loop alone (ParseGeneral) on every input.
 
 // fastBlocks reads such blocks from buf, which starts at a line, into the
 // innermost open level, while no YAML block is open, and returns how many
@@ -46,11 +53,11 @@ block:
 		if len(b) < k+10 || string(b[k:k+9]) != "# Subtest" || b[k+9] != ':' && b[k+9] != '\n' || !blanks(b[:k]) {
 			break
 		}
-		i := k + 9
-		for i < len(b) && b[i] != '\n' {
-			i++
+		i := bytes.IndexByte(b[k+9:], '\n')
+		if i < 0 {
+			break
 		}
-		i++
+		i += k + 9 + 1
 		// ok N - DESCRIPTION
 		if len(b) < i+k+3 || string(b[i+k:i+k+3]) != "ok " || !blanks(b[i:i+k]) {
 			break
@@ -81,7 +88,7 @@ block:
 			}
 		}
 		d = j
-		for j < len(b) && b[j] != '\n' && b[j] != '#' && b[j] != '\\' && b[j] != '\r' {
+		for j < len(b) && !descStop[b[j]] {
 			j++
 		}
 		if j == d || j == len(b) || b[j-1] == ' ' && b[j] != '#' || b[j-1] == '\t' && b[j] != '#' {
@@ -173,8 +180,8 @@ block:
 		if blocks == 0 {
 			p.sawTAP = true
 			p.commit(f)
-			if root && (len(p.suites) == 0 || p.suites[len(p.suites)-1] != p.suite) {
-				p.suites = append(p.suites, p.suite)
+			if root {
+				p.suiteOf(p.suite)
 			}
 		}
 		blocks++
@@ -197,7 +204,18 @@ block:
 			}
 			f.seen[w] |= bit
 		}
-		dur := roundMS(float64(mant) / pow10[frac])
+		// decimalMS, inlined; a top-level plain pass's division by 1e9
+		// is left to fill, which runs on two cores.
+		ns := frac <= 6 && mant < nsLimit[6-frac]
+		var dur float64
+		switch {
+		case !ns:
+			dur = roundMS(float64(mant) / pow10[frac])
+		case dir == 0 && root:
+			dur = float64(mant * pow10u[6-frac])
+		default:
+			dur = float64(mant*pow10u[6-frac]) / 1e9
+		}
 		if dir != 0 {
 			// As commit does for a skip, or a TODO that passed.
 			r := pony.TestResult{Suite: p.suite, Status: pony.StatusSkip, Duration: dur, Message: reason}
@@ -216,9 +234,15 @@ block:
 			p.emit(f, pony.TestResult{Suite: p.suite, Name: string(desc), Status: pony.StatusPass, Duration: dur})
 			continue
 		}
-		// As emitTop does for a plain pass.
-		e := entry{off: p.reserve(len(desc)), n: len(desc), suite: int32(len(p.suites) - 1), dur: dur}
-		p.arena = append(p.arena, desc...)
+		// As emitTop does for a plain pass, with addName inlined.
+		if p.arena.Len()+len(desc) > p.arena.Cap() {
+			p.reserve(len(desc))
+		}
+		p.arena.Write(desc)
+		e := entry{n: uint32(len(desc)), dur: dur}
+		if ns {
+			e.full = -1 // fill divides dur by 1e9
+		}
 		p.addEntry(e)
 	}
 	if blocks > 0 {
@@ -226,6 +250,9 @@ block:
 	}
 	return pos
 }
+
+// descStop marks the bytes that end a description's plain run.
+var descStop = [256]bool{'\n': true, '#': true, '\\': true, '\r': true}
 
 // blanks reports whether b is all spaces.
 func blanks(b []byte) bool {
@@ -235,4 +262,78 @@ func blanks(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// fastLines reads the whole lines of buf, which starts at a line, as the
+// read loop in parse would, and returns how many bytes it read: the lines
+// of an open YAML block in bulk (fastYAML), whole blocks of node's shape
+// (fastBlocks, when blocks is true), and any other line through handle.
+// It stops at a line cut by the end of buf, and after a bail out.
+func (p *parser) fastLines(buf []byte, blocks bool) int {
+	pos := 0
+	for !p.bailed && pos < len(buf) {
+		if p.inYAML {
+			pos += p.fastYAML(buf[pos:])
+			if !p.inYAML {
+				continue
+			}
+		} else if blocks {
+			if n := p.fastBlocks(buf[pos:]); n > 0 {
+				pos += n
+				continue
+			}
+		}
+		nl := bytes.IndexByte(buf[pos:], '\n')
+		if nl < 0 {
+			break
+		}
+		line := buf[pos : pos+nl]
+		if nl > 0 && line[nl-1] == '\r' {
+			line = line[:nl-1]
+		}
+		pos += nl + 1
+		p.line++
+		p.lastNL = true
+		p.handle(line)
+	}
+	return pos
+}
+
+// fastYAML reads the lines of the open YAML block from buf, which starts
+// at a line, as yamlLineOf would one by one, through the block's closing
+// `...`, and returns how many bytes it read. It stops before a line the
+// general path must see: one that ends the block without closing it (a
+// problem to report, and a line to handle), and a line cut by the end of
+// the buffer.
+func (p *parser) fastYAML(buf []byte) int {
+	pos := 0
+	for p.inYAML {
+		b := buf[pos:]
+		nl := bytes.IndexByte(b, '\n')
+		if nl < 0 {
+			break
+		}
+		line := b[:nl]
+		if nl > 0 && line[nl-1] == '\r' {
+			line = line[:nl-1]
+		}
+		ind := 0
+		for ind < len(line) && line[ind] == ' ' {
+			ind++
+		}
+		closing := ind == p.yamlInd && isMarker(line[ind:], "...")
+		if !closing && ind < p.yamlInd && len(bytes.TrimSpace(line)) != 0 {
+			break
+		}
+		pos += nl + 1
+		p.line++
+		p.lastNL = true
+		if closing {
+			p.endYAML(true)
+			break
+		}
+		p.yamlBuf = append(p.yamlBuf, line[min(p.yamlInd, len(line)):]...)
+		p.yamlEnd = append(p.yamlEnd, len(p.yamlBuf))
+	}
+	return pos
 }

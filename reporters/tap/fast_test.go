@@ -66,7 +66,17 @@ var fastCases = map[string]string{
 // difference.
 func sameParse(t *testing.T, name string, in []byte) {
 	t.Helper()
-	opts := tap.Options{File: "x.tap", OutputCap: 300, StepOutputCap: 2000}
+	for _, opts := range []tap.Options{
+		{File: "x.tap", OutputCap: 300, StepOutputCap: 2000},
+		{File: "x.tap", OutputCap: 300, StepOutputCap: 2000, KeepPassingOutput: true},
+	} {
+		sameParseOpts(t, name, in, opts)
+	}
+}
+
+// sameParseOpts is sameParse with the given options.
+func sameParseOpts(t *testing.T, name string, in []byte, opts tap.Options) {
+	t.Helper()
 	type result struct {
 		step any
 		sum  any
@@ -95,7 +105,7 @@ func sameParse(t *testing.T, name string, in []byte) {
 	} {
 		got := run(how.fast)
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s, read %s: got %s, want %s (the general path)", name, how.name, describe(got.step, got.sum, got.err), describe(want.step, want.sum, want.err))
+			t.Errorf("%s, read %s, keep passing output %v: got %s, want %s (the general path)", name, how.name, opts.KeepPassingOutput, describe(got.step, got.sum, got.err), describe(want.step, want.sum, want.err))
 		}
 	}
 }
@@ -270,4 +280,101 @@ func TestDuplicateNamesMany(t *testing.T) {
 		}
 	}
 	sameParse(t, "many duplicates", []byte(in.String()))
+}
+
+// TestDecimalMS checks the integer way to a plain decimal's seconds
+// against roundMS of the quotient, on every length and point position and
+// around the 2^50 limit.
+func TestDecimalMS(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	pow := []uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+	for frac := 0; frac <= 15; frac++ {
+		for digits := 1; digits <= 15; digits++ {
+			for range 2000 {
+				mant := rng.Uint64() % pow[digits]
+				tests := []uint64{mant, 1<<50/max(1, pow[max(0, 6-frac)]) - mant%3, pow[digits] - 1}
+				for _, m := range tests {
+					if m >= pow[digits] {
+						continue
+					}
+					q := float64(m) / float64(pow[frac])
+					if got, want := tap.DecimalMS(m, frac), tap.RoundMS(q); got != want {
+						t.Fatalf("DecimalMS(%d, %d): got %v, want %v", m, frac, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDurationFastPath checks the plain-decimal reading of duration_ms
+// against strconv's on random decimals and odd forms.
+func TestDurationFastPath(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	ins := []string{"0", "0.0", "1.", ".5", "1e3", "-1", "-0", "+1", "0x10", "NaN", "Inf", "1_000", "123456789012345", "1234567890123456", "0.000000001", "99999999999999.9", ""}
+	for range 200000 {
+		n := 1 + rng.Intn(17)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + rng.Intn(10))
+		}
+		if rng.Intn(4) > 0 {
+			b[rng.Intn(n)] = '.'
+		}
+		ins = append(ins, string(b))
+	}
+	for _, in := range ins {
+		gd, gok := tap.DurationString(in)
+		wd, wok := tap.Duration(in)
+		if gd != wd || gok != wok {
+			t.Fatalf("durationBytes(%q): got %v, %v, want %v, %v", in, gd, gok, wd, wok)
+		}
+	}
+}
+
+// splitLocation is the way location read `path:line[:col]` before it
+// stopped splitting the value, kept to compare with.
+func splitLocation(v string) (string, int) {
+	if i := strings.LastIndexByte(v, '('); i >= 0 && strings.HasSuffix(v, ")") {
+		v = v[i+1 : len(v)-1]
+	}
+	parts := strings.Split(v, ":")
+	nums := 0
+	for k := len(parts) - 1; k > 0 && nums < 2; k-- {
+		if _, err := strconv.Atoi(parts[k]); err != nil {
+			break
+		}
+		nums++
+	}
+	switch nums {
+	case 0:
+		return "", 0
+	case 1:
+		n, _ := strconv.Atoi(parts[len(parts)-1])
+		return strings.Join(parts[:len(parts)-1], ":"), n
+	default:
+		n, _ := strconv.Atoi(parts[len(parts)-2])
+		return strings.Join(parts[:len(parts)-2], ":"), n
+	}
+}
+
+func TestLocationSameAsSplit(t *testing.T) {
+	ins := []string{"", ":", "::", "a", "a:1", "a:1:2", "a:b:1:2", "C:\\x\\y.js:10:5", "file:///x.js:3:4", "a:x:2", "a:1:x",
+		"a::1", ":1", ":1:2", "1:2", "1:2:3", "a:+1:-2", "a:1:2:3", "Test.<anonymous> (/src/x.js:5:3)", "x (y:1)", "a: 1", "a:1 "}
+	rng := rand.New(rand.NewSource(3))
+	alphabet := "ab1:2+-( )"
+	for range 100000 {
+		b := make([]byte, rng.Intn(10))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		ins = append(ins, string(b))
+	}
+	for _, in := range ins {
+		gf, gl := tap.LocationOf(in)
+		wf, wl := splitLocation(in)
+		if gf != wf || gl != wl {
+			t.Fatalf("location(%q): got %q, %d, want %q, %d", in, gf, gl, wf, wl)
+		}
+	}
 }

@@ -137,9 +137,14 @@ func parse(ctx context.Context, r io.Reader, opts Options, fast bool) (*pony.Ste
 		out:     pony.TailBuffer{Max: opts.StepOutputCap},
 		errout:  pony.TailBuffer{Max: opts.StepOutputCap},
 		noteBuf: make([]string, 0, 8),
+		seed:    maphash.MakeSeed(),
 	}
+	p.suiteHash = maphash.String(p.seed, "")
 	p.reset()
 	br := bufio.NewReaderSize(r, 64<<10)
+	// YAML blocks are read in bulk whatever the options; whole blocks of
+	// node's shape only when passing tests keep nothing.
+	fastY := fast
 	fast = fast && !opts.KeepPassingOutput
 	var long []byte
 	var readErr error
@@ -152,12 +157,13 @@ func parse(ctx context.Context, r io.Reader, opts Options, fast bool) (*pony.Ste
 			}
 			nextCheck = p.line + 0x1000
 		}
-		if fast && len(long) == 0 && !p.inYAML && !p.bailed && br.Buffered() > 0 {
-			// Whole blocks of the common shape, read in place from the
-			// reader's buffer (see fast.go); the line they stop at, and
-			// a block cut by the buffer's end, go the general way.
+		if fastY && len(long) == 0 && !p.bailed && br.Buffered() > 0 {
+			// The whole lines in the reader's buffer, read in place (see
+			// fast.go): blocks of the common shape at once, the rest one
+			// by one through handle. A line cut by the buffer's end goes
+			// the general way.
 			buf, _ := br.Peek(br.Buffered())
-			if n := p.fastBlocks(buf); n > 0 {
+			if n := p.fastLines(buf, fast); n > 0 {
 				br.Discard(n)
 				p.offset += int64(n)
 			}
@@ -229,6 +235,7 @@ type frame struct {
 	// names them. The top level writes to the step directly.
 	results []pony.TestResult
 	plan    *Plan
+	planBuf Plan // a subtest's plan, which plan points to
 	count   int
 	seen    []uint64
 	// names holds the names of results once there are many of them; until
@@ -261,6 +268,13 @@ type pending struct {
 	// instead of putting it in diag.
 	dur    float64
 	hasDur bool
+	// kids counts the entries of the subtest this point closed, and
+	// kidFailed says whether one of them failed; isSuite is set by a
+	// YAML `type: 'suite'` (node's describe), failureType is node's.
+	kids        int
+	kidFailed   bool
+	isSuite     bool
+	failureType string
 }
 
 type parser struct {
@@ -281,21 +295,30 @@ type parser struct {
 	// children is point's buffer for a closed subtest's entries.
 	children []pony.TestResult
 	// chunks hold the top level's entries, assembled into Step.Tests at
-	// the end with one allocation.
-	chunks [][]entry
-	// full holds the top-level entries that are not a plain pass; suites
-	// the suite names entries refer to.
-	full   []pony.TestResult
-	suites []string
-	// arena holds plain passes' names, copied out into names (one string
-	// per arenaChunk bytes) when it is full, and then reused; it holds no
-	// pointers for the collector to follow. arenaBase is the offset of
-	// arena[0] among all names; nameEnd[i] that of names[i]'s end.
-	arena     []byte
+	// the end with one allocation; nEntries counts them.
+	chunks   [][]entry
+	nEntries int
+	// nameTotal is the length of the plain passes' names so far;
+	// chunkName[i] what it was at chunks[i]'s first entry.
+	nameTotal int
+	chunkName []int
+	// full holds the top-level entries that are not a plain pass, in
+	// chunks of fullChunk (a grown slice would be copied); suites the
+	// suite names of the plain ones, suites[i] from entry suiteFrom[i] on.
+	full      [][]pony.TestResult
+	nFull     int
+	suites    []string
+	suiteFrom []int
+	// arena holds plain passes' names, written into a strings.Builder of
+	// arenaChunk bytes that becomes one of names, without a copy, when it
+	// is full; it holds no pointers for the collector to follow.
+	// arenaBase is the offset of arena's first byte among all names;
+	// nameEnd[i] that of names[i]'s end.
+	arena     strings.Builder
 	arenaBase int
 	names     []string
 	nameEnd   []int
-	// seed and the rest hash names for dedupe.
+	// seed and the rest hash names (nameHash) for the duplicate check.
 	seed        maphash.Seed
 	hashedSuite string
 	suiteHash   uint64
@@ -395,6 +418,12 @@ func (p *parser) handle(line []byte) {
 		if len(p.stack) == 1 && ind == 0 && p.proveHeader(s) {
 			return
 		}
+		p.output(line)
+		return
+	}
+
+	// prove -v's verdict on a passing file, after its TAP.
+	if kind == kindPoint && ind == 0 && len(p.stack) == 1 && p.suite != "" && proveVerdict(top, s) {
 		p.output(line)
 		return
 	}
@@ -663,6 +692,8 @@ func (p *parser) quickDiag(pd *pending) bool {
 			pd.diag = append(pd.diag, diagEntry{key: "location", val: scalar(string(rest))})
 		case "at":
 			pd.diag = append(pd.diag, diagEntry{key: "at", val: scalar(string(rest))})
+		case "type":
+			pd.isSuite = pd.isSuite || scalar(string(rest)) == "suite"
 		}
 	}
 	return true
@@ -677,15 +708,16 @@ func duration(v string) (float64, bool) {
 	return roundMS(ms), true
 }
 
-// durationBytes is duration for a plain scalar's bytes. A plain decimal
+// durationBytes is duration for a plain scalar, as bytes or a string
+// (duration's own string is strconv's to read). A plain decimal
 // (`0.1234`) is read here, as strconv would read it: a mantissa and a
 // power of ten both exact in a float64 give the correctly rounded quotient
 // (strconv's own fast path). Anything else goes to strconv.
-func durationBytes(v []byte) (float64, bool) {
+func durationBytes[T string | []byte](v T) (float64, bool) {
 	var mant uint64
 	digits, frac, dot := 0, 0, false
-	for _, c := range v {
-		switch {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
 		case c >= '0' && c <= '9':
 			mant = mant*10 + uint64(c-'0')
 			digits++
@@ -704,8 +736,27 @@ func durationBytes(v []byte) (float64, bool) {
 	if digits == 0 || dot && frac == 0 {
 		return duration(string(v))
 	}
-	return roundMS(float64(mant) / pow10[frac]), true
+	return decimalMS(mant, frac), true
 }
+
+// decimalMS is roundMS(mant / 10^frac) for a plain decimal of at most 15
+// digits, frac of them after the point. When the nanoseconds,
+// mant·10^(6-frac), are an integer under 2^50, it is that integer over
+// 1e9: the quotient and its product by 1e6 are each rounded by at most
+// half an ulp, so the product is within a quarter of that integer and
+// math.Round gives it back exactly; it is taken without them.
+func decimalMS(mant uint64, frac int) float64 {
+	if frac <= 6 && mant < nsLimit[6-frac] {
+		return float64(mant*pow10u[6-frac]) / 1e9
+	}
+	return roundMS(float64(mant) / pow10[frac])
+}
+
+var (
+	pow10u = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000}
+	// nsLimit[i] is the mantissa under which mant·10^i is under 2^50.
+	nsLimit = [...]uint64{1 << 50 / 1, 1 << 50 / 10, 1 << 50 / 100, 1 << 50 / 1000, 1 << 50 / 10000, 1 << 50 / 100000, 1 << 50 / 1000000}
+)
 
 // roundMS turns milliseconds into seconds, to the nanosecond.
 func roundMS(ms float64) float64 { return math.Round(ms*1e6) / 1e9 }
@@ -731,20 +782,38 @@ func (p *parser) point(f *frame, s []byte) {
 	p.sawTAP = true
 	pt := parsePoint(s)
 	children := p.children[:0]
+	// At the top level, a subtest's entries are named after the point's
+	// description as they are written out (emitTopPrefixed).
+	top := f == p.stack[0] && len(pt.desc) > 0
 	for p.stack[len(p.stack)-1] != f {
 		child := p.pop()
 		if len(child.results) > 0 {
-			name := string(pt.desc)
-			if name == "" {
-				name = child.title()
+			if top {
+				children = append(children, child.results...)
+			} else {
+				name := string(pt.desc)
+				if name == "" {
+					name = child.title()
+				}
+				children = append(children, prefixed(child.results, name)...)
 			}
-			children = append(children, prefixed(child.results, name)...)
 		}
 		p.release(child)
 	}
 	p.commit(f)
 	for i := range children {
-		p.emit(f, children[i])
+		if top {
+			p.emitTopPrefixed(&children[i], pt.desc)
+		} else {
+			p.emit(f, children[i])
+		}
+	}
+	kids, kidFailed := len(children), false
+	for i := range children {
+		if children[i].Status.Failed() {
+			kidFailed = true
+			break
+		}
 	}
 	clear(children)
 	p.children = children[:0]
@@ -797,6 +866,7 @@ func (p *parser) point(f *frame, s []byte) {
 	pd.suite, pd.seconds = p.suite, pt.seconds
 	pd.ok, pd.directive, pd.reason, pd.num, pd.line = pt.ok, pt.directive, pt.reason, num, p.line
 	pd.keep, pd.hadYAML, pd.dur, pd.hasDur = p.opts.KeepPassingOutput, false, 0, false
+	pd.kids, pd.kidFailed, pd.isSuite, pd.failureType = kids, kidFailed, false, ""
 	if len(pd.comments) > 0 {
 		clear(pd.comments)
 		pd.comments = pd.comments[:0]
@@ -852,14 +922,23 @@ func (p *parser) commit(f *frame) {
 	for _, e := range pd.diag {
 		switch e.key {
 		case "duration_ms":
-			if d, ok := duration(e.val); ok {
+			if d, ok := durationBytes(e.val); ok {
 				r.Duration = d
 			}
 		case "location", "at":
 			if r.File == "" {
 				r.File, r.Line = location(e)
 			}
+		case "type":
+			pd.isSuite = pd.isSuite || e.val == "suite"
+		case "failureType":
+			pd.failureType = e.val
 		}
+	}
+	if pd.isSuite && suiteExplained(pd, r.Status) {
+		// node's describe() block: its tests are the entries, and node
+		// counts no test for the suite itself.
+		return
 	}
 	if r.Status != pony.StatusPass || pd.keep {
 		for _, e := range pd.diag {
@@ -900,6 +979,20 @@ func (p *parser) commit(f *frame) {
 	p.emit(f, r)
 }
 
+// suiteExplained reports whether a suite's verdict, status, says nothing
+// its tests do not: it has tests, and it passed (or was skipped, or is a
+// TODO), or it failed only because one of them did. A suite that failed
+// on its own (a hook threw, node's failureType hookFailed) is kept.
+func suiteExplained(pd *pending, status pony.Status) bool {
+	if pd.kids == 0 {
+		return false
+	}
+	if !status.Failed() {
+		return true
+	}
+	return pd.kidFailed && (pd.failureType == "" || pd.failureType == "subtestsFailed")
+}
+
 // emit adds an entry to frame f, making its name unique among its siblings.
 func (p *parser) emit(f *frame, r pony.TestResult) {
 	if f != p.stack[0] {
@@ -925,81 +1018,145 @@ func (p *parser) emit(f *frame, r pony.TestResult) {
 // not yet made a string (r.Name is not set).
 func (p *parser) emitTop(r pony.TestResult, name []byte, raw bool) {
 	// Duplicate names are found, and renamed, by tests at the end.
-	if len(p.suites) == 0 || p.suites[len(p.suites)-1] != r.Suite {
-		p.suites = append(p.suites, r.Suite)
-	}
-	e := entry{dur: r.Duration, suite: int32(len(p.suites) - 1)}
-	if r.Status != pony.StatusPass || r.Attempt != 0 || r.Message != "" || r.Output != "" ||
-		r.File != "" || r.Line != 0 || r.Properties != nil {
+	p.suiteOf(r.Suite)
+	e := entry{dur: r.Duration}
+	if !plain(&r) || uint64(len(name)) > math.MaxUint32 || uint64(len(r.Name)) > math.MaxUint32 {
 		if raw {
 			r.Name = string(name)
 		}
-		if len(p.full) == cap(p.full) {
-			p.full = slices.Grow(p.full, max(64, len(p.full))) // append grows big slices by only 1.25
-		}
-		p.full = append(p.full, r)
-		e.full = int32(len(p.full))
+		e.full = p.addFull(r)
+	} else if raw {
+		p.addName(name)
+		e.n = uint32(len(name))
 	} else {
-		if raw {
-			e.off = p.reserve(len(name))
-			p.arena = append(p.arena, name...)
-			e.n = len(name)
-		} else {
-			e.off = p.reserve(len(r.Name))
-			p.arena = append(p.arena, r.Name...)
-			e.n = len(r.Name)
-		}
+		p.reserve(len(r.Name))
+		p.arena.WriteString(r.Name)
+		e.n = uint32(len(r.Name))
 	}
 	p.addEntry(e)
 }
 
-// addEntry appends a top-level entry.
+// emitTopPrefixed is emitTop for an entry of a subtest named parent:
+// r.Name becomes parent/r.Name (as prefixed makes it), written straight
+// into the arena when the entry is a plain pass.
+func (p *parser) emitTopPrefixed(r *pony.TestResult, parent []byte) {
+	if !plain(r) || uint64(len(parent))+1+uint64(len(r.Name)) > math.MaxUint32 {
+		full := *r
+		full.Name = string(parent) + "/" + r.Name
+		p.emitTop(full, nil, false)
+		return
+	}
+	p.suiteOf(r.Suite)
+	n := len(parent) + 1 + len(r.Name)
+	p.reserve(n)
+	p.arena.Write(parent)
+	p.arena.WriteByte('/')
+	p.arena.WriteString(r.Name)
+	p.addEntry(entry{n: uint32(n), dur: r.Duration})
+}
+
+// plain reports whether r is a plain pass, kept as an entry with only a
+// name and a duration.
+func plain(r *pony.TestResult) bool {
+	return r.Status == pony.StatusPass && r.Attempt == 0 && r.Message == "" && r.Output == "" &&
+		r.File == "" && r.Line == 0 && r.Properties == nil
+}
+
+// suiteOf makes suite the plain entries' suite from the next entry on.
+func (p *parser) suiteOf(suite string) {
+	if len(p.suites) == 0 || p.suites[len(p.suites)-1] != suite {
+		p.suites = append(p.suites, suite)
+		p.suiteFrom = append(p.suiteFrom, p.nEntries)
+	}
+}
+
+// fullChunk is the size of parser.full's chunks.
+const fullChunk = 256
+
+// addFull keeps an entry that is not a plain pass, returning 1 + its
+// index.
+func (p *parser) addFull(r pony.TestResult) int32 {
+	if p.nFull%fullChunk == 0 {
+		p.full = append(p.full, make([]pony.TestResult, 0, fullChunk))
+	}
+	c := &p.full[len(p.full)-1]
+	*c = append(*c, r)
+	p.nFull++
+	return int32(p.nFull)
+}
+
+// fullAt is the entry addFull returned i for.
+func (p *parser) fullAt(i int32) *pony.TestResult {
+	i--
+	return &p.full[i/fullChunk][i%fullChunk]
+}
+
+// entryChunk is the size of parser.chunks' chunks.
+const entryChunk = 4096
+
+// addEntry appends a top-level entry, whose name, when it is a plain
+// pass, was the last written to the arena.
 func (p *parser) addEntry(e entry) {
 	last := len(p.chunks) - 1
 	if last < 0 || len(p.chunks[last]) == cap(p.chunks[last]) {
-		p.chunks = append(p.chunks, make([]entry, 0, 4096))
+		p.chunks = append(p.chunks, make([]entry, 0, entryChunk))
+		p.chunkName = append(p.chunkName, p.nameTotal)
 		last++
 	}
 	p.chunks[last] = append(p.chunks[last], e)
+	p.nEntries++
+	if e.full <= 0 {
+		p.nameTotal += int(e.n)
+	}
 }
 
 // arenaChunk is the size of the name arena, and so of the strings the
-// names are copied out into.
+// names are kept in.
 const arenaChunk = 32 << 10
 
-// reserve makes room for a name of n bytes in the arena, returning its
-// offset among all names.
-func (p *parser) reserve(n int) int {
-	if len(p.arena)+n > cap(p.arena) {
+// reserve makes room for a name of n bytes in the arena: a name is never
+// split between two of names.
+func (p *parser) reserve(n int) {
+	if p.arena.Len()+n > p.arena.Cap() {
 		p.flushNames()
-		if cap(p.arena) < n || cap(p.arena) == 0 {
-			p.arena = make([]byte, 0, max(arenaChunk, n))
-		}
+		p.arena.Grow(max(arenaChunk, n))
 	}
-	return p.arenaBase + len(p.arena)
 }
 
-// flushNames copies the arena out into a string and empties it.
+// addName writes a name to the arena.
+func (p *parser) addName(name []byte) {
+	p.reserve(len(name))
+	p.arena.Write(name)
+}
+
+// flushNames makes the arena one of names, and starts a new one.
 func (p *parser) flushNames() {
-	if len(p.arena) == 0 {
+	if p.arena.Len() == 0 {
 		return
 	}
-	p.names = append(p.names, string(p.arena))
-	p.arenaBase += len(p.arena)
+	p.names = append(p.names, p.arena.String())
+	p.arenaBase += p.arena.Len()
 	p.nameEnd = append(p.nameEnd, p.arenaBase)
-	p.arena = p.arena[:0]
+	p.arena = strings.Builder{}
 }
 
 // entry is a top-level result in short: most are passing tests that have
 // nothing but a name and a duration. Step.Tests is made from them at the
 // end, in one allocation.
 type entry struct {
-	// off and n place the name among the names written to parser.arena
-	// (off counts from the first of them).
-	off, n int
-	dur    float64
-	suite  int32 // index in parser.suites
-	full   int32 // 1 + index in parser.full; 0 for a plain pass
+	dur float64
+	// hash is nameHash of the entry's suite and name, written by
+	// duplicates.
+	hash uint64
+	// n is a plain pass's name's length: the plain passes' names follow
+	// one another in the arena, in the entries' order. A longer name
+	// makes a full entry.
+	n uint32
+	// full is 1 + the index in parser.full of an entry that is not a
+	// plain pass; 0 for a plain pass, and -1 for one whose dur is a
+	// whole number of nanoseconds, to be divided by 1e9 as decimalMS
+	// does (by fill, on two cores).
+	full int32
 }
 
 // has reports whether a subtest already holds an entry named name.
@@ -1025,10 +1182,15 @@ func (f *frame) has(name string) bool {
 
 // nameHash hashes a top-level entry's suite and name.
 func (p *parser) nameHash(suite, name string) uint64 {
+	return maphash.String(p.seed, name) ^ p.suitePart(suite)
+}
+
+// suitePart is the suite's part of nameHash.
+func (p *parser) suitePart(suite string) uint64 {
 	if suite != p.hashedSuite {
 		p.hashedSuite, p.suiteHash = suite, maphash.String(p.seed, suite)
 	}
-	return maphash.String(p.seed, name) ^ bits.RotateLeft64(p.suiteHash, 29)
+	return bits.RotateLeft64(p.suiteHash, 29)
 }
 
 // hashSet is a set of 64-bit hashes, open addressed: cheaper than a map,
@@ -1068,50 +1230,139 @@ func (s *hashSet) add(h uint64) bool {
 
 // tests assembles the top level's entries, and makes their names unique.
 func (p *parser) tests() []pony.TestResult {
-	n := 0
-	for _, c := range p.chunks {
-		n += len(c)
-	}
+	n := p.nEntries
 	if n == 0 {
 		return nil
 	}
 	p.flushNames()
+	// Duplicate names are looked for by another goroutine while out is
+	// allocated and written: on a second core, beside the zeroing of
+	// out.
+	dup := make(chan bool, 1)
+	go func() { dup <- p.duplicates(n) }()
 	out := make([]pony.TestResult, n)
-	// Duplicate names are looked for as the entries are written out: a
-	// name's hash is put in a Bloom filter, small enough to stay in the
-	// cache, and one that may have been seen before is a suspect.
-	p.seed = maphash.MakeSeed()
-	p.hashedSuite, p.suiteHash = "", maphash.String(p.seed, "")
-	bloom := newBloom(n)
-	var suspects []uint64
-	i, ci := 0, 0
-	for _, c := range p.chunks {
-		for _, e := range c {
+	// Two goroutines write out, half the chunks each.
+	half := len(p.chunks) / 2
+	done := make(chan struct{})
+	go func() {
+		p.fill(out, half, len(p.chunks))
+		close(done)
+	}()
+	p.fill(out, 0, half)
+	<-done
+	if <-dup {
+		p.dedupe(out)
+	}
+	return out
+}
+
+// cursor walks the plain passes' suites and names, from a chunk of
+// entries on.
+type cursor struct {
+	p       *parser
+	si      int // suites[si] is the suite
+	ci, pos int // the next name is in names[ci] at pos, or starts names[ci+1]
+}
+
+// cursorAt starts a cursor at chunks[from].
+func (p *parser) cursorAt(from int) cursor {
+	c := cursor{p: p}
+	for c.si+1 < len(p.suiteFrom) && p.suiteFrom[c.si+1] <= from*entryChunk {
+		c.si++
+	}
+	// The first plain name is at g among all names: in names[ci] at pos,
+	// or at the start of the next one when names[ci] ends there.
+	g := p.chunkName[from]
+	c.ci, _ = slices.BinarySearch(p.nameEnd, g+1)
+	if c.ci < len(p.names) {
+		c.pos = g - (p.nameEnd[c.ci] - len(p.names[c.ci]))
+	}
+	return c
+}
+
+// plain returns the suite and name of the plain pass that is entry i,
+// whose name is n bytes long: the next one.
+func (c *cursor) plain(i int, n uint32) (suite, name string) {
+	p := c.p
+	for c.si+1 < len(p.suiteFrom) && p.suiteFrom[c.si+1] <= i {
+		c.si++
+	}
+	if n > 0 {
+		end := c.pos + int(n)
+		if end > len(p.names[c.ci]) {
+			c.ci, c.pos, end = c.ci+1, 0, int(n)
+		}
+		name = p.names[c.ci][c.pos:end]
+		c.pos = end
+	}
+	return p.suites[c.si], name
+}
+
+// fill writes the entries of chunks from to to into out (every chunk but
+// the last is full).
+func (p *parser) fill(out []pony.TestResult, from, to int) {
+	if from == to {
+		return
+	}
+	i, cur := from*entryChunk, p.cursorAt(from)
+	for _, c := range p.chunks[from:to] {
+		for k := range c {
+			e := &c[k] // field by field: duplicates writes e.hash meanwhile
 			t := &out[i]
 			if e.full > 0 {
-				*t = p.full[e.full-1]
+				*t = *p.fullAt(e.full)
 			} else {
 				// Field by field: out is zeroed, and a whole struct
 				// would be copied with a barrier while the GC runs.
-				for e.off+e.n > p.nameEnd[ci] {
-					ci++
+				suite, name := cur.plain(i, e.n)
+				if suite != "" {
+					t.Suite = suite
 				}
-				names, base := p.names[ci], p.nameEnd[ci]-len(p.names[ci])
-				if s := p.suites[e.suite]; s != "" {
-					t.Suite = s
+				t.Name, t.Status, t.Duration = name, pony.StatusPass, e.dur
+				if e.full < 0 {
+					t.Duration = e.dur / 1e9
 				}
-				t.Name, t.Status, t.Duration = names[e.off-base:e.off-base+e.n], pony.StatusPass, e.dur
 			}
-			if h := p.nameHash(t.Suite, t.Name); bloom.add(h) {
+			i++
+		}
+	}
+}
+
+// duplicates reports whether two of the n entries' names may be the same.
+// It hashes each entry's suite and name (nameHash) into the entry, and
+// puts the hash into a Bloom filter, small enough to stay in the cache:
+// one that may have been seen before is a suspect, looked for again among
+// all of them. It writes only the entries' hash, which fill does not
+// read.
+func (p *parser) duplicates(n int) bool {
+	cur := p.cursorAt(0)
+	// As nameHash, whose cache is the other goroutine's.
+	lastSuite, part := "", bits.RotateLeft64(maphash.String(p.seed, ""), 29)
+	bloom := newBloom(n)
+	var suspects []uint64
+	i := 0
+	for _, c := range p.chunks {
+		for k := range c {
+			e := &c[k]
+			var suite, name string
+			if e.full > 0 {
+				r := p.fullAt(e.full)
+				suite, name = r.Suite, r.Name
+			} else {
+				suite, name = cur.plain(i, e.n)
+			}
+			if len(suite) != len(lastSuite) || suite != lastSuite {
+				lastSuite, part = suite, bits.RotateLeft64(maphash.String(p.seed, suite), 29)
+			}
+			h := maphash.String(p.seed, name) ^ part
+			e.hash = h
+			if bloom.add(h) {
 				suspects = append(suspects, h)
 			}
 			i++
 		}
 	}
-	if len(suspects) > 0 && p.hasDuplicate(out, suspects) {
-		p.dedupe(out)
-	}
-	return out
+	return len(suspects) > 0 && p.hasDuplicate(suspects)
 }
 
 // bloom is a Bloom filter of 64-bit hashes, two bits each.
@@ -1142,27 +1393,30 @@ func (b bloom) add(h uint64) bool {
 	return seen
 }
 
-// hasDuplicate reports whether two of out's names hash alike, given the
-// hashes the Bloom filter suspected (which hold every repeated one).
-func (p *parser) hasDuplicate(out []pony.TestResult, suspects []uint64) bool {
+// hasDuplicate reports whether two of the entries' hashes are the same,
+// given the hashes the Bloom filter suspected (which hold every repeated
+// one).
+func (p *parser) hasDuplicate(suspects []uint64) bool {
 	count := make(map[uint64]int, len(suspects))
-	// A bit per suspect, in 8 KiB: most names are ruled out without a
+	// A bit per suspect, in 8 KiB: most hashes are ruled out without a
 	// look in the map.
 	var some [1024]uint64
 	for _, h := range suspects {
 		count[h] = 0
 		some[h>>54] |= 1 << (h >> 48 & 63)
 	}
-	for i := range out {
-		h := p.nameHash(out[i].Suite, out[i].Name)
-		if some[h>>54]&(1<<(h>>48&63)) == 0 {
-			continue
-		}
-		if c, ok := count[h]; ok {
-			if c > 0 {
-				return true
+	for _, c := range p.chunks {
+		for k := range c {
+			h := c[k].hash
+			if some[h>>54]&(1<<(h>>48&63)) == 0 {
+				continue
 			}
-			count[h] = 1
+			if n, ok := count[h]; ok {
+				if n > 0 {
+					return true
+				}
+				count[h] = 1
+			}
 		}
 	}
 	return false
@@ -1305,16 +1559,21 @@ func (p *parser) plan(f *frame, s []byte) {
 		p.problem(p.line, fmt.Sprintf("a second plan, ignored (the first was on line %d)", f.plan.Line), false)
 		return
 	}
-	f.plan = &pl
-	if f == p.stack[0] {
-		p.sum.Plan = &pl
-		if pl.SkipAll {
-			msg := "all tests skipped"
-			if pl.Reason != "" {
-				msg += ": " + pl.Reason
-			}
-			p.note(p.line, msg)
+	if f != p.stack[0] {
+		// A subtest's plan lives in its frame, reused.
+		f.planBuf = pl
+		f.plan = &f.planBuf
+		return
+	}
+	top := new(Plan) // the summary's: not reused
+	*top = pl
+	f.plan, p.sum.Plan = top, top
+	if pl.SkipAll {
+		msg := "all tests skipped"
+		if pl.Reason != "" {
+			msg += ": " + pl.Reason
 		}
+		p.note(p.line, msg)
 	}
 }
 
@@ -1404,10 +1663,34 @@ func (p *parser) finish(readErr error) {
 	}
 }
 
+// proveVerdict reports whether s, a test point at the top level of a
+// prove -v section, is rather prove's own verdict on the file: `ok` alone,
+// or with --timer `ok       44 ms ( 0.00 usr …`, once the file's plan is
+// met.
+func proveVerdict(top *frame, s []byte) bool {
+	if top.plan == nil || top.count < top.plan.End-top.plan.Start+1 {
+		return false
+	}
+	rest := bytes.TrimRight(s[2:], " \t\r")
+	if len(rest) == 0 {
+		return true
+	}
+	rest = bytes.TrimLeft(rest, " ")
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	return i > 0 && bytes.HasPrefix(rest[i:], []byte(" ms"))
+}
+
 // proveHeader starts a new section at prove -v's "t/foo.t .. " line, when
 // the current section has finished or not started.
 func (p *parser) proveHeader(s []byte) bool {
 	t := bytes.TrimRight(s, " ")
+	// prove --timer starts the line with the time: `[21:18:25] t/a.t .. `.
+	if len(t) > 11 && t[0] == '[' && t[9] == ']' && t[10] == ' ' && t[3] == ':' && t[6] == ':' {
+		t = t[11:]
+	}
 	sp := bytes.IndexByte(t, ' ')
 	if sp <= 0 || !bytes.HasSuffix(t, []byte("..")) || len(bytes.Trim(t[sp:], " .")) != 0 {
 		return false

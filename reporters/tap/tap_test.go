@@ -205,6 +205,11 @@ func TestTruncated(t *testing.T) {
 		// Every test committed before the cut is there, as in the whole parse.
 		for i, got := range step.Tests {
 			want := whole.Tests[i]
+			if i == len(step.Tests)-1 && strings.HasPrefix(got.Name, "suite ") && got.Name != want.Name {
+				// A suite's point cut before the YAML block that says
+				// `type: 'suite'` is kept as a test: nothing says otherwise.
+				continue
+			}
 			if got.Name != want.Name || got.Status != want.Status {
 				t.Fatalf("cut at line %d: test %d: got %s %s, want %s %s", cut, i, got.Name, got.Status, want.Name, want.Status)
 			}

@@ -118,8 +118,9 @@ func scalar(s string) string {
 // dedent joins lines after removing their common indentation; fold joins
 // them with spaces instead of newlines (a `>` block scalar).
 func dedent(lines []string, fold bool) string {
-	min := -1
+	min, size := -1, 0
 	for _, l := range lines {
+		size += len(l) + 1
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
@@ -128,6 +129,7 @@ func dedent(lines []string, fold bool) string {
 		}
 	}
 	var b strings.Builder
+	b.Grow(size)
 	for i, l := range lines {
 		if i > 0 {
 			if fold {
@@ -191,24 +193,21 @@ func location(e diagEntry) (file string, line int) {
 		v = v[i+1 : len(v)-1]
 	}
 	// path:line:col or path:line; the path may hold colons itself.
-	parts := strings.Split(v, ":")
-	nums := 0
-	for k := len(parts) - 1; k > 0 && nums < 2; k-- {
-		if _, err := strconv.Atoi(parts[k]); err != nil {
-			break
-		}
-		nums++
-	}
-	switch nums {
-	case 0:
+	last := strings.LastIndexByte(v, ':')
+	if last < 0 {
 		return "", 0
-	case 1:
-		n, _ := strconv.Atoi(parts[len(parts)-1])
-		return strings.Join(parts[:len(parts)-1], ":"), n
-	default:
-		n, _ := strconv.Atoi(parts[len(parts)-2])
-		return strings.Join(parts[:len(parts)-2], ":"), n
 	}
+	n, err := strconv.Atoi(v[last+1:])
+	if err != nil {
+		return "", 0
+	}
+	head := v[:last]
+	if prev := strings.LastIndexByte(head, ':'); prev >= 0 {
+		if m, err := strconv.Atoi(head[prev+1:]); err == nil {
+			return head[:prev], m
+		}
+	}
+	return head, n
 }
 
 // splitKeyBytes is splitKey for a line's bytes.

@@ -144,6 +144,14 @@ done
 prove -v t/basic.t t/nested.t > "$here/prove-v.txt" 2>&1 || true
 cd "$tmp"
 
+# --- prove on examples/prove ----------------------------------------------
+# A passing file gets prove's own verdict, a bare "ok" (with --timer
+# "ok  44 ms ( … CPU)"), after its TAP; a Latin-1 byte in a diagnostic.
+mkdir -p example && cp -r "$here/../../../examples/prove/t" example/ && cd example
+prove -v t/ > "$here/prove-v-example.txt" 2>&1 || true
+prove -v --timer t/ > "$here/prove-v-timer.txt" 2>/dev/null || true
+cd "$tmp"
+
 # --- tape ----------------------------------------------------------------
 mkdir -p tape && cd tape
 npm init -y > /dev/null
