@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -220,12 +221,35 @@ func RuntimeFor(argv []string) string {
 	return ""
 }
 
+// RuntimesFor names the runtimes worth asking for while the commands
+// (argv lists) run: the ones they are about (RuntimeFor), or all of
+// RuntimeNames when one of them cannot be told (make, a script: it could
+// run any). Asking costs a process each, and java's alone takes a tenth
+// of a second of CPU, which a `go test` run has no use for.
+func RuntimesFor(cmds ...[]string) []string {
+	var names []string
+	for _, argv := range cmds {
+		r := RuntimeFor(argv)
+		if r == "" {
+			return RuntimeNames
+		}
+		if !slices.Contains(names, r) {
+			names = append(names, r)
+		}
+	}
+	if len(names) == 0 {
+		return RuntimeNames
+	}
+	return names
+}
+
 var runtimeOfProgram = map[string]string{
 	"go": RuntimeGo, "gotestsum": RuntimeGo, "richgo": RuntimeGo, "ginkgo": RuntimeGo,
 
 	"pytest": RuntimePython, "py.test": RuntimePython, "tox": RuntimePython, "nox": RuntimePython,
 	"py": RuntimePython, "poetry": RuntimePython, "uv": RuntimePython, "pipenv": RuntimePython,
 	"hatch": RuntimePython, "pdm": RuntimePython, "coverage": RuntimePython, "nosetests": RuntimePython,
+	"pip": RuntimePython, "pip3": RuntimePython, "nose2": RuntimePython,
 
 	"node": RuntimeNode, "nodejs": RuntimeNode, "npm": RuntimeNode, "npx": RuntimeNode, "yarn": RuntimeNode,
 	"pnpm": RuntimeNode, "jest": RuntimeNode, "mocha": RuntimeNode, "vitest": RuntimeNode, "ava": RuntimeNode,

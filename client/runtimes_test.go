@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,6 +173,28 @@ func TestRuntimeFor(t *testing.T) {
 	}
 	if got := RuntimeFor([]string{"sh", "-c", "go test -json ./... 2>&1"}); got != RuntimeGo {
 		t.Errorf("sh -c 'go test': got %q, want go", got)
+	}
+}
+
+func TestRuntimesFor(t *testing.T) {
+	for _, tc := range []struct {
+		cmds []string
+		want []string
+	}{
+		{[]string{"go test -json ./..."}, []string{RuntimeGo}},
+		{[]string{"pip install -r requirements.txt", "pytest"}, []string{RuntimePython}},
+		{[]string{"npm ci", "mvn -B test", "node --test"}, []string{RuntimeNode, RuntimeJava}},
+		{[]string{"go vet ./...", "make test"}, RuntimeNames},
+		{[]string{"./run-tests.sh"}, RuntimeNames},
+		{nil, RuntimeNames},
+	} {
+		var argvs [][]string
+		for _, c := range tc.cmds {
+			argvs = append(argvs, strings.Fields(c))
+		}
+		if got := RuntimesFor(argvs...); !slices.Equal(got, tc.want) {
+			t.Errorf("RuntimesFor(%q): got %q, want %q", tc.cmds, got, tc.want)
+		}
 	}
 }
 

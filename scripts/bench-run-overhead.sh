@@ -75,20 +75,27 @@ awk '
     printf "dry-run / plain: wall %+.1f%%   cpu %+.1f%%\n", (wall["dry-run"]/wall["plain"]-1)*100, (cpu["dry-run"]/cpu["plain"]-1)*100
   }' "$work/medians"
 # What pony-report itself costs, without go test's noise: the same stream
-# (one go test -json run of PKGS, recorded) replayed through cat, plain and
-# through pony-report run (live, to the same server), 20 times each.
+# (one go test -json run of PKGS, recorded) replayed by a stand-in `go`
+# that cats it, so that pony-report treats the command as go test (it asks
+# only the go on PATH for its version), plain and through pony-report run
+# (live, to the same server), 20 times each.
 # shellcheck disable=SC2086
 go test -json -count=1 $PKGS >"$work/stream.json" 2>/dev/null || true
+mkdir "$work/replay"
+printf '#!/bin/sh\nexec cat "%s"\n' "$work/stream.json" >"$work/replay/go"
+chmod +x "$work/replay/go"
 for i in $(seq 1 20); do
-  sample replay-plain cat "$work/stream.json"
-  sample replay-live "$work/pony-report" run --server "$server" --package overhead-replay --progress never -- cat "$work/stream.json"
+  # shellcheck disable=SC2086
+  sample replay-plain "$work/replay/go" test -json -count=1 $PKGS
+  # shellcheck disable=SC2086
+  sample replay-live "$work/pony-report" run --server "$server" --package overhead-replay --progress never -- "$work/replay/go" test -json -count=1 $PKGS
 done
 awk -v bytes="$(wc -c <"$work/stream.json")" -v plain_cpu="$(cut -d' ' -f2 "$work/plain" | median)" '
   FNR == 1 {f++}
   f == 1 {pw += $1; pc += $2; n1++}
   f == 2 {lw += $1; lc += $2; n2++}
   END {
-    printf "replay of the recorded stream (%d bytes), mean of %d: cat %.3f s wall %.3f s cpu; pony-report run -- cat %.3f s wall %.3f s cpu\n", bytes, n1, pw/n1, pc/n1, lw/n2, lc/n2
+    printf "replay of the recorded stream (%d bytes), mean of %d: go (cat) %.3f s wall %.3f s cpu; pony-report run -- go (cat) %.3f s wall %.3f s cpu\n", bytes, n1, pw/n1, pc/n1, lw/n2, lc/n2
     printf "pony-report'"'"'s own cost per run: %.3f s wall, %.3f s cpu = %.1f%% of plain go test'"'"'s median cpu\n", lw/n2 - pw/n1, lc/n2 - pc/n1, (lc/n2 - pc/n1) / plain_cpu * 100
   }' "$work/replay-plain" "$work/replay-live"
 echo "results stored on the server: $(curl -fsS "$server/api/v1/packages/overhead/results?limit=500" | grep -o '"result_key"' | wc -l) (want $N), replays $(curl -fsS "$server/api/v1/packages/overhead-replay/results?limit=500" | grep -o '"result_key"' | wc -l) (want 20)"

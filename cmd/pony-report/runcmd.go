@@ -82,9 +82,14 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 	bag := &pony.Bag{}
 	collector := client.NewCollector(osEnv(e.getenv))
 	got := collector.Collect(ctx, wantGo)
-	// The runtimes on PATH are asked while the command runs.
+	// The runtimes on PATH that the commands are about are asked while
+	// they run.
+	argvs := make([][]string, len(cmds))
+	for i, cmd := range cmds {
+		argvs[i] = cmd.Argv
+	}
 	runtimes := make(chan map[string]string, 1)
-	go func() { runtimes <- collector.Runtimes(ctx) }()
+	go func() { runtimes <- collector.Runtimes(ctx, client.RuntimesFor(argvs...)...) }()
 	bag.ClientInfo = got.Info
 	ci := &bag.ClientInfo
 	from := got.PackageFrom
