@@ -35,7 +35,7 @@ import (
 
 // fastBlocks reads such blocks from buf, which starts at a line, into the
 // innermost open level, while no YAML block is open, and returns how many
-// bytes it read.
+// bytes it read. At the top level it reads node's suites too (fastSuite).
 func (p *parser) fastBlocks(buf []byte) int {
 	f := p.stack[len(p.stack)-1]
 	root := f == p.stack[0]
@@ -45,129 +45,20 @@ func (p *parser) fastBlocks(buf []byte) int {
 		start = f.plan.Start
 	}
 	pos, blocks := 0, 0
-block:
+	var blk block
 	for {
 		b := buf[pos:]
-		// # Subtest: NAME (the name is not needed: the subtest closes
-		// without a test, and its test point names it).
-		if len(b) < k+10 || string(b[k:k+9]) != "# Subtest" || b[k+9] != ':' && b[k+9] != '\n' || !blanks(b[:k]) {
+		j, kids := matchBlock(b, k, &blk, true), 0
+		if j >= 0 {
+			j = closed(b, j, k, "  ...\n")
+		} else if root {
+			j, kids = p.matchSuite(b, &blk)
+		}
+		if j < 0 {
 			break
 		}
-		i := bytes.IndexByte(b[k+9:], '\n')
-		if i < 0 {
-			break
-		}
-		i += k + 9 + 1
-		// ok N - DESCRIPTION
-		if len(b) < i+k+3 || string(b[i+k:i+k+3]) != "ok " || !blanks(b[i:i+k]) {
-			break
-		}
-		j := i + k + 3
-		for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
-			j++
-		}
-		d, num := j, 0
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			num = num*10 + int(b[j]-'0')
-			j++
-		}
-		if j == d || j-d > 18 || num == 0 || j == len(b) || b[j] != ' ' && b[j] != '\t' {
-			break
-		}
-		for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
-			j++
-		}
-		if j+1 < len(b) && b[j] == '-' && b[j+1] <= ' ' {
-			// A dash alone is no description either.
-			if b[j+1] != ' ' && b[j+1] != '\t' {
-				break
-			}
-			j++
-			for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
-				j++
-			}
-		}
-		d = j
-		for j < len(b) && !descStop[b[j]] {
-			j++
-		}
-		if j == d || j == len(b) || b[j-1] == ' ' && b[j] != '#' || b[j-1] == '\t' && b[j] != '#' {
-			break
-		}
-		desc, dir := b[d:j], byte(0)
-		var reason string
-		if b[j] == '#' {
-			// # SKIP or # TODO, after a blank: what follows is the reason.
-			if b[j-1] != ' ' && b[j-1] != '\t' {
-				break
-			}
-			for len(desc) > 0 && (desc[len(desc)-1] == ' ' || desc[len(desc)-1] == '\t') {
-				desc = desc[:len(desc)-1]
-			}
-			j++
-			for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
-				j++
-			}
-			d = j
-			for j < len(b) && b[j] != '\n' && b[j] != '\r' {
-				j++
-			}
-			if len(desc) == 0 || j == len(b) || b[j] != '\n' {
-				break
-			}
-			switch {
-			case hasWordFold(b[d:j], "skip"):
-				dir = 's'
-			case hasWordFold(b[d:j], "todo"):
-				dir = 't'
-			default:
-				break block
-			}
-			reason = directiveReason(b[d:j])
-		} else if b[j] != '\n' {
-			break
-		}
-		j++
-		//   ---
-		//   duration_ms: D
-		//   ...
-		const open = "  ---\n"
-		if len(b) < j+k+len(open) || string(b[j+k:j+k+len(open)]) != open || !blanks(b[j:j+k]) {
-			break
-		}
-		j += k + len(open)
-		const key = "  duration_ms: "
-		if len(b) < j+k+len(key) || string(b[j+k:j+k+len(key)]) != key || !blanks(b[j:j+k]) {
-			break
-		}
-		j += k + len(key)
-		var mant uint64
-		digits, frac, dot := 0, 0, false
-		for ; j < len(b) && b[j] != '\n'; j++ {
-			c := b[j]
-			if c >= '0' && c <= '9' {
-				mant = mant*10 + uint64(c-'0')
-				digits++
-				if dot {
-					frac++
-				}
-			} else if c == '.' && !dot && digits > 0 {
-				dot = true
-			} else {
-				digits = 16 // not a plain decimal: the general path reads it
-				break
-			}
-		}
-		if digits == 0 || digits > 15 || dot && frac == 0 || j == len(b) || b[j] != '\n' {
-			break
-		}
-		j++
-		const end = "  ...\n"
-		if len(b) < j+k+len(end) || string(b[j+k:j+k+len(end)]) != end || !blanks(b[j:j+k]) {
-			break
-		}
-		j += k + len(end)
 		// The number must be the next one, and new.
+		num := blk.num
 		if num != start+f.count {
 			break
 		}
@@ -191,7 +82,7 @@ block:
 		if root {
 			p.sum.Count++
 			p.sum.Pass++
-			switch dir {
+			switch blk.dir {
 			case 's':
 				p.sum.Skip++
 			case 't':
@@ -204,22 +95,28 @@ block:
 			}
 			f.seen[w] |= bit
 		}
+		if kids > 0 {
+			p.fastSuite(blk.desc)
+			continue
+		}
 		// decimalMS, inlined; a top-level plain pass's division by 1e9
 		// is left to fill, which runs on two cores.
+		mant, frac := blk.mant, blk.frac
 		ns := frac <= 6 && mant < nsLimit[6-frac]
 		var dur float64
 		switch {
 		case !ns:
 			dur = roundMS(float64(mant) / pow10[frac])
-		case dir == 0 && root:
+		case blk.dir == 0 && root:
 			dur = float64(mant * pow10u[6-frac])
 		default:
 			dur = float64(mant*pow10u[6-frac]) / 1e9
 		}
-		if dir != 0 {
+		desc := blk.desc
+		if blk.dir != 0 {
 			// As commit does for a skip, or a TODO that passed.
-			r := pony.TestResult{Suite: p.suite, Status: pony.StatusSkip, Duration: dur, Message: reason}
-			if dir == 't' {
+			r := pony.TestResult{Suite: p.suite, Status: pony.StatusSkip, Duration: dur, Message: blk.reason}
+			if blk.dir == 't' {
 				r.Status = pony.StatusXPass
 			}
 			if root {
@@ -249,6 +146,267 @@ block:
 		p.lastNL = true
 	}
 	return pos
+}
+
+// block is what matchBlock read: a test point, `ok` with the number num,
+// the description desc (in the buffer), the directive dir ('s' skip, 't'
+// todo, 0 none) and its reason, and a duration_ms of mant / 10^frac.
+type block struct {
+	num    int
+	desc   []byte
+	dir    byte
+	reason string
+	mant   uint64
+	frac   int
+}
+
+// matchBlock reads the start of a block at indentation k from b: the
+// `# Subtest:` comment (when subtest is true), the `ok` test point, the
+// YAML block's `---` and its duration_ms line. It returns how many bytes
+// it read, or -1 when b does not start so.
+func matchBlock(b []byte, k int, blk *block, subtest bool) int {
+	i := 0
+	if subtest {
+		// # Subtest: NAME (the name is not needed: the subtest closes
+		// without a test, and its test point names it).
+		if len(b) < k+10 || string(b[k:k+9]) != "# Subtest" || b[k+9] != ':' && b[k+9] != '\n' || !blanks(b[:k]) {
+			return -1
+		}
+		i = bytes.IndexByte(b[k+9:], '\n')
+		if i < 0 {
+			return -1
+		}
+		i += k + 9 + 1
+	}
+	// ok N - DESCRIPTION
+	if len(b) < i+k+3 || string(b[i+k:i+k+3]) != "ok " || !blanks(b[i:i+k]) {
+		return -1
+	}
+	j := i + k + 3
+	for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+		j++
+	}
+	d, num := j, 0
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		num = num*10 + int(b[j]-'0')
+		j++
+	}
+	if j == d || j-d > 18 || num == 0 || j == len(b) || b[j] != ' ' && b[j] != '\t' {
+		return -1
+	}
+	for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+		j++
+	}
+	if j+1 < len(b) && b[j] == '-' && b[j+1] <= ' ' {
+		// A dash alone is no description either.
+		if b[j+1] != ' ' && b[j+1] != '\t' {
+			return -1
+		}
+		j++
+		for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+			j++
+		}
+	}
+	d = j
+	for j < len(b) && !descStop[b[j]] {
+		j++
+	}
+	if j == d || j == len(b) || b[j-1] == ' ' && b[j] != '#' || b[j-1] == '\t' && b[j] != '#' {
+		return -1
+	}
+	blk.num, blk.desc, blk.dir, blk.reason = num, b[d:j], 0, ""
+	if b[j] == '#' {
+		// # SKIP or # TODO, after a blank: what follows is the reason.
+		if b[j-1] != ' ' && b[j-1] != '\t' {
+			return -1
+		}
+		desc := blk.desc
+		for len(desc) > 0 && (desc[len(desc)-1] == ' ' || desc[len(desc)-1] == '\t') {
+			desc = desc[:len(desc)-1]
+		}
+		blk.desc = desc
+		j++
+		for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+			j++
+		}
+		d = j
+		for j < len(b) && b[j] != '\n' && b[j] != '\r' {
+			j++
+		}
+		if len(desc) == 0 || j == len(b) || b[j] != '\n' {
+			return -1
+		}
+		switch {
+		case hasWordFold(b[d:j], "skip"):
+			blk.dir = 's'
+		case hasWordFold(b[d:j], "todo"):
+			blk.dir = 't'
+		default:
+			return -1
+		}
+		blk.reason = directiveReason(b[d:j])
+	} else if b[j] != '\n' {
+		return -1
+	}
+	j++
+	//   ---
+	//   duration_ms: D
+	const open = "  ---\n"
+	if len(b) < j+k+len(open) || string(b[j+k:j+k+len(open)]) != open || !blanks(b[j:j+k]) {
+		return -1
+	}
+	j += k + len(open)
+	const key = "  duration_ms: "
+	if len(b) < j+k+len(key) || string(b[j+k:j+k+len(key)]) != key || !blanks(b[j:j+k]) {
+		return -1
+	}
+	j += k + len(key)
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; j < len(b) && b[j] != '\n'; j++ {
+		c := b[j]
+		if c >= '0' && c <= '9' {
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		} else if c == '.' && !dot && digits > 0 {
+			dot = true
+		} else {
+			digits = 16 // not a plain decimal: the general path reads it
+			break
+		}
+	}
+	if digits == 0 || digits > 15 || dot && frac == 0 || j == len(b) || b[j] != '\n' {
+		return -1
+	}
+	blk.mant, blk.frac = mant, frac
+	return j + 1
+}
+
+// closed returns the end of the line of k spaces and end that starts at
+// b[j:], or -1 when there is none.
+func closed(b []byte, j, k int, end string) int {
+	if len(b) < j+k+len(end) || string(b[j+k:j+k+len(end)]) != end || !blanks(b[j:j+k]) {
+		return -1
+	}
+	return j + k + len(end)
+}
+
+// A suite, node's describe() at the top level, is a block of blocks:
+//
+//	# Subtest: SUITE
+//	    # Subtest: NAME
+//	    ok 1 - NAME
+//	      ---
+//	      duration_ms: 0.1234
+//	      ...
+//	    (more such blocks, numbered 2, 3…)
+//	    1..K
+//	ok N - SUITE
+//	  ---
+//	  duration_ms: 1.5
+//	  type: 'suite'
+//	  ...
+//
+// matchSuite takes one whose K subtests are all plain passes, numbered 1
+// to K in order, with different names, under a plan of 1..K, closed by an
+// `ok` without a directive: the general path reads it without a problem,
+// writes the K entries named SUITE/NAME, and drops the suite's own point,
+// whose verdict they explain (suiteExplained). fastSuite does the same.
+
+// maxKids caps the subtests of a suite the fast path reads.
+const maxKids = 32
+
+// kid is a suite's subtest as matchSuite read it.
+type kid struct {
+	desc []byte
+	mant uint64
+	frac int
+}
+
+// matchSuite reads a suite from b, which starts at a line, at the top
+// level, into p.kids and blk (the suite's own point); it returns how many
+// bytes it read and how many subtests the suite has, or -1 and 0 when b
+// does not start with such a suite.
+func (p *parser) matchSuite(b []byte, blk *block) (int, int) {
+	if len(b) < 10 || string(b[:9]) != "# Subtest" || b[9] != ':' && b[9] != '\n' {
+		return -1, 0
+	}
+	i := bytes.IndexByte(b[9:], '\n')
+	if i < 0 {
+		return -1, 0
+	}
+	i += 9 + 1
+	kids := p.kids[:0]
+	for len(kids) < maxKids {
+		j := matchBlock(b[i:], 4, blk, true)
+		if j < 0 {
+			break
+		}
+		j = closed(b[i:], j, 4, "  ...\n")
+		if j < 0 || blk.dir != 0 || blk.num != len(kids)+1 {
+			return -1, 0
+		}
+		for _, o := range kids {
+			if string(o.desc) == string(blk.desc) {
+				return -1, 0 // renamed by emit
+			}
+		}
+		kids = append(kids, kid{blk.desc, blk.mant, blk.frac})
+		i += j
+	}
+	p.kids = kids
+	//     1..K
+	const plan = "    1.."
+	if len(kids) == 0 || len(b) < i+len(plan) || string(b[i:i+len(plan)]) != plan {
+		return -1, 0
+	}
+	i += len(plan)
+	end := 0
+	for d := i; i < len(b) && b[i] >= '0' && b[i] <= '9' && i-d < 4; i++ {
+		end = end*10 + int(b[i]-'0')
+	}
+	if end != len(kids) || i == len(b) || b[i] != '\n' {
+		return -1, 0
+	}
+	i++
+	// ok N - SUITE, its duration_ms and type.
+	j := matchBlock(b[i:], 0, blk, false)
+	if j < 0 || blk.dir != 0 {
+		return -1, 0
+	}
+	j = closed(b[i:], j, 0, "  type: 'suite'\n  ...\n")
+	if j < 0 {
+		return -1, 0
+	}
+	return i + j, len(kids)
+}
+
+// fastSuite writes the entries of the suite named name that matchSuite
+// read, as point does through emitTopPrefixed, and counts its lines.
+func (p *parser) fastSuite(name []byte) {
+	// fastBlocks counted five of its lines (the header, the point and
+	// three of its YAML block); the plan, the type and the subtests'
+	// five each are left.
+	p.line += 2 + 5*len(p.kids)
+	for _, c := range p.kids {
+		n := len(name) + 1 + len(c.desc)
+		p.reserve(n)
+		p.arena.Write(name)
+		p.arena.WriteByte('/')
+		p.arena.Write(c.desc)
+		// As fastBlocks does for a subtest's plain pass; the division by
+		// 1e9 is left to fill.
+		e := entry{n: uint32(n)}
+		if c.frac <= 6 && c.mant < nsLimit[6-c.frac] {
+			e.dur, e.full = float64(c.mant*pow10u[6-c.frac]), -1
+		} else {
+			e.dur = roundMS(float64(c.mant) / pow10[c.frac])
+		}
+		p.addEntry(e)
+	}
 }
 
 // descStop marks the bytes that end a description's plain run.

@@ -292,8 +292,10 @@ type parser struct {
 
 	stack []*frame
 	spare []*frame
-	// children is point's buffer for a closed subtest's entries.
+	// children is point's buffer for a closed subtest's entries; kids
+	// matchSuite's for a suite's subtests.
 	children []pony.TestResult
+	kids     []kid
 	// chunks hold the top level's entries, assembled into Step.Tests at
 	// the end with one allocation; nEntries counts them.
 	chunks   [][]entry
@@ -1103,11 +1105,18 @@ func (p *parser) addEntry(e entry) {
 		p.chunkName = append(p.chunkName, p.nameTotal)
 		last++
 	}
-	p.chunks[last] = append(p.chunks[last], e)
-	p.nEntries++
-	if e.full <= 0 {
+	// The name's hash, for the duplicate check, is taken while the name
+	// is in the cache: a plain pass's name is the arena's last e.n bytes.
+	if e.full > 0 {
+		r := p.fullAt(e.full)
+		e.hash = p.nameHash(r.Suite, r.Name)
+	} else {
+		a := p.arena.String()
+		e.hash = maphash.String(p.seed, a[len(a)-int(e.n):]) ^ p.suitePart(p.suites[len(p.suites)-1])
 		p.nameTotal += int(e.n)
 	}
+	p.chunks[last] = append(p.chunks[last], e)
+	p.nEntries++
 }
 
 // arenaChunk is the size of the name arena, and so of the strings the
@@ -1146,7 +1155,7 @@ func (p *parser) flushNames() {
 type entry struct {
 	dur float64
 	// hash is nameHash of the entry's suite and name, written by
-	// duplicates.
+	// addEntry.
 	hash uint64
 	// n is a plain pass's name's length: the plain passes' names follow
 	// one another in the arena, in the entries' order. A longer name
@@ -1307,7 +1316,7 @@ func (p *parser) fill(out []pony.TestResult, from, to int) {
 	i, cur := from*entryChunk, p.cursorAt(from)
 	for _, c := range p.chunks[from:to] {
 		for k := range c {
-			e := &c[k] // field by field: duplicates writes e.hash meanwhile
+			e := &c[k]
 			t := &out[i]
 			if e.full > 0 {
 				*t = *p.fullAt(e.full)
@@ -1329,37 +1338,18 @@ func (p *parser) fill(out []pony.TestResult, from, to int) {
 }
 
 // duplicates reports whether two of the n entries' names may be the same.
-// It hashes each entry's suite and name (nameHash) into the entry, and
-// puts the hash into a Bloom filter, small enough to stay in the cache:
-// one that may have been seen before is a suspect, looked for again among
-// all of them. It writes only the entries' hash, which fill does not
-// read.
+// It puts each entry's hash (addEntry's nameHash) into a Bloom filter,
+// small enough to stay in the cache: one that may have been seen before is
+// a suspect, looked for again among all of them. It only reads the
+// entries, as fill does.
 func (p *parser) duplicates(n int) bool {
-	cur := p.cursorAt(0)
-	// As nameHash, whose cache is the other goroutine's.
-	lastSuite, part := "", bits.RotateLeft64(maphash.String(p.seed, ""), 29)
 	bloom := newBloom(n)
 	var suspects []uint64
-	i := 0
 	for _, c := range p.chunks {
 		for k := range c {
-			e := &c[k]
-			var suite, name string
-			if e.full > 0 {
-				r := p.fullAt(e.full)
-				suite, name = r.Suite, r.Name
-			} else {
-				suite, name = cur.plain(i, e.n)
-			}
-			if len(suite) != len(lastSuite) || suite != lastSuite {
-				lastSuite, part = suite, bits.RotateLeft64(maphash.String(p.seed, suite), 29)
-			}
-			h := maphash.String(p.seed, name) ^ part
-			e.hash = h
-			if bloom.add(h) {
+			if h := c[k].hash; bloom.add(h) {
 				suspects = append(suspects, h)
 			}
-			i++
 		}
 	}
 	return len(suspects) > 0 && p.hasDuplicate(suspects)
