@@ -36,7 +36,7 @@ steps:
 		t.Errorf("step 0: got %+v", s0)
 	}
 	if strings.Join(s1.Argv, "|") != "pytest|--junitxml=reports/junit.xml" || s1.Dir != "sub/dir" || s1.TimeLimit != 10*time.Minute ||
-		!s1.ContinueOnError || len(s1.Reports) != 3 || s1.Reports[0] != (ReportGlob{"junit", "reports/*.xml"}) || s1.Reports[2] != (ReportGlob{"tap", "b.tap"}) {
+		!s1.ContinueOnError || len(s1.Reports) != 3 || s1.Reports[0] != (ReportGlob{Format: "junit", Pattern: "reports/*.xml"}) || s1.Reports[2] != (ReportGlob{Format: "tap", Pattern: "b.tap"}) {
 		t.Errorf("step 1: got %+v", s1)
 	}
 }

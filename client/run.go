@@ -63,6 +63,9 @@ type Command struct {
 type ReportGlob struct {
 	Format  string
 	Pattern string
+	// Implicit marks a runner's default location (NamedReports), where
+	// finding nothing is no news.
+	Implicit bool
 }
 
 // CommandLine is argv as one line a shell would take back.
@@ -304,6 +307,19 @@ func (s *StepRun) Verdict() int {
 func (r *Runner) Run(ctx context.Context, c Command) *StepRun {
 	argv, isGoTest, human, verbose := GoTestJSON(c.Argv)
 	line := CommandLine(c.Argv)
+	// Report files the command's own flags name, and, for a pytest
+	// without one, a JUnit report pony-report asks for.
+	c.Reports = append(c.Reports[:len(c.Reports):len(c.Reports)], NamedReports(c.Argv)...)
+	if !isGoTest && isPytestArgv(argv) {
+		if dir, err := os.MkdirTemp("", "pony-report-pytest-"); err == nil {
+			defer os.RemoveAll(dir)
+			file := filepath.Join(dir, "junit.xml")
+			if a, ok := PytestJUnitArg(argv, file); ok {
+				argv = a
+				c.Reports = append(c.Reports, ReportGlob{Format: "junit", Pattern: file, Implicit: true})
+			}
+		}
+	}
 	sr := &StepRun{Step: pony.Step{Type: c.Type, Name: c.Name, Command: line}}
 	st := &sr.Step
 	if st.Type == "" {

@@ -134,7 +134,7 @@ func (r *Runner) readReports(ctx context.Context, c Command, start time.Time, sr
 			fresh++
 			inputs = append(inputs, Input{Path: full, Format: g.Format})
 		}
-		if fresh == 0 && len(files) == 0 {
+		if fresh == 0 && len(files) == 0 && !g.Implicit {
 			r.say("no file matches %q", g.Pattern)
 		}
 	}

@@ -82,13 +82,14 @@ example() {
     ;;
   gotestsum)
     # gotestsum prints its own summary; the JSON events, reruns included,
-    # come from --jsonfile, read after it exits.
-    run gotestsum go pony-report run --package ponydemo-gotestsum --gotest gotestsum.json -- \
+    # come from the --jsonfile it names, read after it exits.
+    run gotestsum go pony-report run --package ponydemo-gotestsum -- \
       go run gotest.tools/gotestsum@v1.13.0 --rerun-fails --packages ./... --jsonfile gotestsum.json
     ;;
   pytest)
     need pytest
-    run pytest pytest pony-report run --package ponydemo-pytest --junit report.xml -- \
+    # The report pytest's --junitxml names is read after it exits.
+    run pytest pytest pony-report run --package ponydemo-pytest -- \
       pytest -o junit_family=xunit2 --junitxml=report.xml tests
     ;;
   prove)
@@ -106,7 +107,8 @@ example() {
     if [ -f /etc/maven/settings-debian.xml ] && [ -d /usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin ]; then
       settings=(-o -s /etc/maven/settings-debian.xml)
     fi
-    run maven maven pony-report run --package ponydemo-maven --junit 'target/surefire-reports/*.xml' -- \
+    # Surefire's reports are read where Maven writes them.
+    run maven maven pony-report run --package ponydemo-maven -- \
       mvn -B -q "${settings[@]}" test
     ;;
   steps)

@@ -40,7 +40,7 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 	c.addBagFlags(fs, e.getenv)
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the bag on stdout after the command, and send nothing")
 	addJUnitOut(fs, &c)
-	fs.Var(&rf.junit, "junit", "JUnit XML report `glob` the command writes (** for any directories), read after it exits; repeatable")
+	fs.Var(&rf.junit, "junit", "JUnit XML report `glob` the command writes (** for any directories), read after it exits; repeatable (files the command names itself, such as pytest --junitxml, and Maven's and Gradle's reports are read without it)")
 	fs.Var(&rf.tap, "tap", "TAP report `glob` the command writes; repeatable")
 	fs.Var(&rf.gotest, "gotest", "go test -json report `glob` the command writes; repeatable")
 	fs.Var(&rf.setup, "setup", "a setup `command` (run with sh -c) before the main one; repeatable")

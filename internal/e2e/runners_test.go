@@ -275,33 +275,43 @@ func pytestCounts(t testing.TB, out string) map[string]int {
 	return n
 }
 
-// TestPytest runs examples/pytest through `pony-report run --junit
-// report.xml -- pytest --junitxml=report.xml`: the tests come from the
-// JUnit file read after pytest exits.
+// TestPytest runs examples/pytest through pony-report run three ways:
+// with `--junit report.xml -- pytest --junitxml=report.xml`; with the
+// report named by pytest's flag alone; and as plain `pytest`, to which
+// pony-report adds a --junitxml of its own. The tests come from the JUnit
+// file read after pytest exits, and their counts are pytest's.
 func TestPytest(t *testing.T) {
 	t.Parallel()
 	pytest := needTool(t, "pytest")
 	srv := startServer(t, "")
-	const pkg = "e2e-pytest"
 	args := []string{"-o", "junit_family=xunit2", "--junitxml=report.xml", "tests"}
 	own := runProgram(t, pytest, invocation{dir: copyExample(t, "pytest"), args: args})
-	rep := runReport(t, invocation{dir: copyExample(t, "pytest"), args: reportRun(t, srv, pkg, append([]string{"--junit", "report.xml", "--", "pytest"}, args...)...)})
 	if own.code != 1 {
 		t.Fatalf("pytest exited %d, want 1 (a test fails on purpose):\n%s", own.code, own.stdout)
 	}
-	if rep.code != own.code {
-		t.Fatalf("pony-report exited %d, want pytest's %d:\n%s\n%s", rep.code, own.code, rep.stdout, rep.stderr)
-	}
 	want := pytestCounts(t, own.stdout)
-	if got := pytestCounts(t, rep.stdout); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("pytest's summary through pony-report: got %v, want %v as run alone", got, want)
-	}
-	checkResults(t, srv, pkg, 1)
-	got := latest(t, srv, pkg).Totals()
-	if got.Pass != want["passed"] || got.Fail != want["failed"] || got.Error != want["error"] || got.Skip != want["skipped"] ||
-		got.XFail != want["xfailed"] || got.XPass != want["xpassed"] ||
-		got.Tests != want["passed"]+want["failed"]+want["error"]+want["skipped"]+want["xfailed"]+want["xpassed"] {
-		t.Errorf("got totals %+v, want pytest's %v", got, want)
+	for _, tc := range []struct {
+		pkg  string
+		args []string
+	}{
+		{"e2e-pytest", append([]string{"--junit", "report.xml", "--", "pytest"}, args...)},
+		{"e2e-pytest-named", append([]string{"--", "pytest"}, args...)},
+		{"e2e-pytest-added", []string{"--", "pytest", "-o", "junit_family=xunit2", "tests"}},
+	} {
+		rep := runReport(t, invocation{dir: copyExample(t, "pytest"), args: reportRun(t, srv, tc.pkg, tc.args...)})
+		if rep.code != own.code {
+			t.Fatalf("%s: pony-report exited %d, want pytest's %d:\n%s\n%s", tc.pkg, rep.code, own.code, rep.stdout, rep.stderr)
+		}
+		if got := pytestCounts(t, rep.stdout); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: pytest's summary through pony-report: got %v, want %v as run alone", tc.pkg, got, want)
+		}
+		checkResults(t, srv, tc.pkg, 1)
+		got := latest(t, srv, tc.pkg).Totals()
+		if got.Pass != want["passed"] || got.Fail != want["failed"] || got.Error != want["error"] || got.Skip != want["skipped"] ||
+			got.XFail != want["xfailed"] || got.XPass != want["xpassed"] ||
+			got.Tests != want["passed"]+want["failed"]+want["error"]+want["skipped"]+want["xfailed"]+want["xpassed"] {
+			t.Errorf("%s: got totals %+v, want pytest's %v", tc.pkg, got, want)
+		}
 	}
 }
 
