@@ -3,6 +3,8 @@ package client
 import (
 	"path/filepath"
 	"strings"
+
+	"github.com/pony-build/pony"
 )
 
 // Report files a command names, or writes by default, so that
@@ -213,4 +215,30 @@ func plainShellLine(argv []string) ([]string, bool) {
 		return nil, false
 	}
 	return strings.Fields(argv[2]), true
+}
+
+// NoTestsHint says how to get tests into the bag when none of its test
+// steps holds one (argv is the main command), or "" when some do: no go
+// test -json or TAP was seen in the output and no report file was read.
+func NoTestsHint(bag *pony.Bag, argv []string) string {
+	for _, st := range bag.Steps {
+		if len(st.Tests) > 0 {
+			return ""
+		}
+	}
+	if inner, ok := plainShellLine(argv); ok {
+		argv = inner
+	}
+	if len(argv) > 0 && programName(argv[0]) == "prove" {
+		verbose := false
+		for _, a := range argv[1:] {
+			if a == "-v" || a == "--verbose" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "v") {
+				verbose = true
+			}
+		}
+		if !verbose {
+			return "no tests found: prove prints the tests' TAP only with -v (pony-report run -- prove -v …)"
+		}
+	}
+	return "no tests found: the output held no go test -json or TAP, and no report file was read; name the files the command writes with --junit, --tap or --gotest"
 }

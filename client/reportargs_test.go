@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pony-build/pony"
 )
 
 func TestNamedReports(t *testing.T) {
@@ -105,6 +107,27 @@ exit 1
 		}
 		if len(notes) != 0 {
 			t.Errorf("explicit %v: got notes %q, want none (no Failsafe report is no news)", explicit, notes)
+		}
+	}
+}
+
+func TestNoTestsHint(t *testing.T) {
+	none := &pony.Bag{Steps: []pony.Step{{Type: "test"}}}
+	some := &pony.Bag{Steps: []pony.Step{{Type: "test", Tests: []pony.TestResult{{Name: "a", Status: pony.StatusPass}}}}}
+	for _, tc := range []struct {
+		bag  *pony.Bag
+		argv string
+		want string
+	}{
+		{some, "make test", ""},
+		{none, "prove -lr t", "with -v"},
+		{none, "prove -lvr t", "--junit"},
+		{none, "prove --verbose t", "--junit"},
+		{none, "make test", "--junit, --tap or --gotest"},
+	} {
+		got := NoTestsHint(tc.bag, strings.Fields(tc.argv))
+		if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("NoTestsHint(%q): got %q, want it holding %q", tc.argv, got, tc.want)
 		}
 	}
 }

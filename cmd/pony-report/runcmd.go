@@ -243,6 +243,9 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 	}
 	final.IdempotencyKey, final.Created = env.IdempotencyKey, env.Created
 	summary := client.Summary(bag)
+	if hint := client.NoTestsHint(bag, cmds[len(cmds)-1].Argv); hint != "" && len(skipped) == 0 {
+		e.say("%s", hint)
+	}
 	if c.dryRun {
 		if err := printBag(e.stdout, bag); err != nil {
 			e.say("write bag: %v", err)
