@@ -983,11 +983,14 @@ func (p *parser) commit(f *frame) {
 
 // suiteExplained reports whether a suite's verdict, status, says nothing
 // its tests do not: it has tests, and it passed (or was skipped, or is a
-// TODO), or it failed only because one of them did. A suite that failed
-// on its own (a hook threw, node's failureType hookFailed) is kept.
+// TODO), or it failed only because one of them did; or it has none and
+// passed. A suite that failed on its own (a hook threw, node's failureType
+// hookFailed) is kept, as is a skipped suite without tests.
 func suiteExplained(pd *pending, status pony.Status) bool {
 	if pd.kids == 0 {
-		return false
+		// An empty suite that passed says nothing; a skipped one is the
+		// only trace of its tests, which node does not list.
+		return status == pony.StatusPass
 	}
 	if !status.Failed() {
 		return true

@@ -73,6 +73,22 @@ test('async rejection', async () => {
 EOF
 node --test --test-reporter=tap math.test.js > out.tap 2>/dev/null || true
 sed -e "s#$tmp/##g" -e "s#file://##g" out.tap > "$here/node-test.tap"
+# Suites that are not explained by their tests: a hook that throws (the
+# tests cancelled), an empty suite, a skipped one; and a plain one.
+cat > hooks.test.js <<'EOF'
+const { describe, it, before } = require('node:test');
+const assert = require('node:assert');
+describe('db', () => {
+  before(() => { throw new Error('cannot connect'); });
+  it('reads', () => { assert.ok(true); });
+  it('writes', () => { assert.ok(true); });
+});
+describe('empty suite', () => {});
+describe.skip('skipped suite', () => { it('never', () => {}); });
+describe('ok suite', () => { it('fine', () => {}); });
+EOF
+node --test --test-reporter=tap hooks.test.js > out.tap 2>/dev/null || true
+sed -e "s#$tmp/##g" -e "s#file://##g" out.tap > "$here/node-hooks.tap"
 cd "$tmp"
 
 # --- perl Test::More -----------------------------------------------------
