@@ -1,6 +1,8 @@
 package client
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -136,6 +138,19 @@ func PytestJUnitArg(argv []string, file string) (out []string, ok bool) {
 	out = append(out, "--junitxml="+file)
 	out = append(out, argv[at:]...)
 	return out, true
+}
+
+// pytestJUnitOff reports whether pytest's configuration in dir (the
+// files pytest reads its options from) turns its junitxml plugin off, so
+// that an added --junitxml would be refused as an unknown option.
+func pytestJUnitOff(dir string) bool {
+	for _, name := range []string{"pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil && bytes.Contains(b, []byte("no:junitxml")) {
+			return true
+		}
+	}
+	return false
 }
 
 // flagValue returns the value of the first of the named long flags in

@@ -131,3 +131,14 @@ func TestNoTestsHint(t *testing.T) {
 		}
 	}
 }
+
+func TestPytestJUnitOff(t *testing.T) {
+	dir := t.TempDir()
+	if pytestJUnitOff(dir) {
+		t.Error("an empty folder: got the plugin off")
+	}
+	writeFile(t, filepath.Join(dir, "pyproject.toml"), "[tool.pytest.ini_options]\naddopts = \"-p no:junitxml\"\n")
+	if !pytestJUnitOff(dir) {
+		t.Error("pyproject.toml with -p no:junitxml: got the plugin on")
+	}
+}

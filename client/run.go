@@ -310,7 +310,7 @@ func (r *Runner) Run(ctx context.Context, c Command) *StepRun {
 	// Report files the command's own flags name, and, for a pytest
 	// without one, a JUnit report pony-report asks for.
 	c.Reports = append(c.Reports[:len(c.Reports):len(c.Reports)], NamedReports(c.Argv)...)
-	if !isGoTest && isPytestArgv(argv) {
+	if !isGoTest && isPytestArgv(argv) && !pytestJUnitOff(c.Dir) {
 		if dir, err := os.MkdirTemp("", "pony-report-pytest-"); err == nil {
 			defer os.RemoveAll(dir)
 			file := filepath.Join(dir, "junit.xml")
