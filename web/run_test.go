@@ -130,7 +130,7 @@ func TestRunningResultPage(t *testing.T) {
 		`<noscript><meta http-equiv="refresh" content="10"></noscript>`,
 		`<script src="/static/live.js?v=`,
 		`data-events="/r/` + key + `/events"`,
-		"Failures so far",
+		"Failures in the steps received",
 		"Steps received so far",
 		"/r/" + key + ".json",
 	} {
