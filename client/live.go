@@ -296,8 +296,9 @@ type gapError struct {
 
 func (e *gapError) Unwrap() error { return e.ServerError }
 
-// apiCall is one JSON POST to the API.
+// apiCall is one JSON POST (or GET) to the API.
 type apiCall struct {
+	method       string // "" is POST
 	server, path string
 	body         []byte
 	idem, token  string // Idempotency-Key, Pony-Update-Token when set
@@ -338,11 +339,20 @@ func (s *Sender) call(ctx context.Context, c apiCall, out any) (int, error) {
 
 func (s *Sender) callOnce(ctx context.Context, c apiCall, out any) (code int, wait time.Duration, err error) {
 	u := strings.TrimSuffix(c.server, "/") + c.path
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(c.body))
+	method, reqBody := c.method, io.Reader(bytes.NewReader(c.body))
+	if method == "" {
+		method = http.MethodPost
+	}
+	if method == http.MethodGet {
+		reqBody = nil
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, reqBody)
 	if err != nil {
 		return 0, 0, fmt.Errorf("bad server address %q: %w", c.server, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if reqBody != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/json")
 	if c.idem != "" {
 		req.Header.Set("Idempotency-Key", c.idem)

@@ -20,11 +20,13 @@ func TestHelp(t *testing.T) {
 		want     []string
 		notWant  []string
 	}{
-		{[]string{"--help"}, 0, []string{"send", "gotest", "junit", "tap", "parse", "flush", "\n  run "}, []string{"\n  status "}},
+		{[]string{"--help"}, 0, []string{"send", "gotest", "junit", "tap", "parse", "flush", "\n  run ", "\n  status "}, nil},
 		{[]string{"help", "send"}, 0, []string{"-server", "PONY_SERVER", "-dry-run", "-tag", "PONY_TAGS", "-set", "-spool-dir"}, nil},
 		{[]string{"send", "-h"}, 0, []string{"-token", "PONY_TOKEN"}, nil},
 		{nil, 2, []string{"Commands:"}, nil},
-		{[]string{"status", "pony"}, 2, []string{`unknown command "status"`}, nil},
+		{[]string{"help", "status"}, 0, []string{"-host", "-tag", "-q", "PONY_SERVER"}, nil},
+		{[]string{"status", "--server", "http://127.0.0.1:1", "--retries", "1", "pony"}, 2, []string{"cannot reach http://127.0.0.1:1"}, nil},
+		{[]string{"nosuch"}, 2, []string{`unknown command "nosuch"`}, nil},
 	} {
 		r := runBin(t, invocation{args: tc.args, env: map[string]string{"PONY_TOKEN": "do-not-print-me"}})
 		out := r.stdout + r.stderr

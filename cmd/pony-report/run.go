@@ -56,6 +56,7 @@ func commands() []command {
 		{"parse", "[FILE|-]...", "print the bag as JSON and send nothing", runParse},
 		{"run", "-- CMD ARGS", "run a test command (or pony.yaml's steps), pass its output through, and send its results", runRun},
 		{"flush", "", "send the bags spooled while the server could not be reached", runFlush},
+		{"status", "[PACKAGE]", "a package's latest result per environment; exit 0 when all pass", runStatus},
 	}
 }
 
@@ -106,7 +107,9 @@ of the bag; a glob (*, ?, [) is expanded. Flags may follow the files.
 Exit status of send, gotest, junit, tap and parse: 0 every test passed, 1 some
 test failed or an input was cut short, 2 bad usage or an input that cannot be
 read or recognised. A server that cannot be reached does not change it: the bag
-is spooled and 'pony-report flush' sends it later.
+is spooled and 'pony-report flush' sends it later. Exit status of status: 0 the
+selected environments all pass, 1 one fails or an expected one is missing, 2
+nothing to judge (no result, no server).
 `)
 }
 
