@@ -74,9 +74,6 @@ func programName(a string) string {
 	return name
 }
 
-// isPytestArgv is isPytest for any argv, empty included.
-func isPytestArgv(argv []string) bool { return len(argv) > 0 && isPytest(argv) }
-
 // isPytest reports whether argv runs pytest: pytest, py.test, or a python
 // with -m pytest.
 func isPytest(argv []string) bool {
@@ -104,10 +101,22 @@ func isPytest(argv []string) bool {
 
 // PytestJUnitArg returns argv with --junitxml=file added after the pytest
 // (or `-m pytest`) it runs, when argv is pytest without a JUnit report of
-// its own; ok is false otherwise (argv unchanged). pony-report adds it so
+// its own, directly or as a plain `sh -c` line; ok is false otherwise (argv
+// unchanged). pony-report adds it so
 // that `pony-report run -- pytest` reports every test without a flag, as
 // it adds -json to go test.
 func PytestJUnitArg(argv []string, file string) (out []string, ok bool) {
+	if inner, plain := plainShellLine(argv); plain {
+		// sh -c 'pytest …' (a pony.yaml step): the line gets the flag.
+		if out, ok = pytestJUnitArg(inner, file); !ok {
+			return argv, false
+		}
+		return []string{argv[0], argv[1], CommandLine(out)}, true
+	}
+	return pytestJUnitArg(argv, file)
+}
+
+func pytestJUnitArg(argv []string, file string) (out []string, ok bool) {
 	if len(argv) == 0 || !isPytest(argv) || flagValue(argv[1:], "", "--junitxml", "--junit-xml") != "" {
 		return argv, false
 	}

@@ -65,9 +65,16 @@ func TestPytestJUnitArg(t *testing.T) {
 		{"python3 -m", "python3 -m", false},
 		{"python3 -c pass", "python3 -c pass", false},
 		{"tox -e py311", "tox -e py311", false},
+		{"sh -c pytest_-q_tests", "sh -c pytest --junitxml=F -q tests", true},
+		{"sh -c pytest_--junitxml=r.xml", "sh -c pytest_--junitxml=r.xml", false},
+		{"sh -c pytest_-k_'a_or_b'", "sh -c pytest_-k_'a_or_b'", false},
 	} {
-		got, ok := PytestJUnitArg(strings.Fields(tc.argv), "F")
-		if strings.Join(got, " ") != tc.want || ok != tc.ok {
+		argv := strings.Fields(tc.argv)
+		for i := range argv {
+			argv[i] = strings.ReplaceAll(argv[i], "_", " ") // a shell line's words
+		}
+		got, ok := PytestJUnitArg(argv, "F")
+		if strings.ReplaceAll(strings.Join(got, " "), "_", " ") != strings.ReplaceAll(tc.want, "_", " ") || ok != tc.ok {
 			t.Errorf("PytestJUnitArg(%q): got %q, %v; want %q, %v", tc.argv, strings.Join(got, " "), ok, tc.want, tc.ok)
 		}
 	}

@@ -102,10 +102,25 @@ func stepName(s string) string {
 }
 
 // GoTestJSON reports whether argv is `go test` (argv[0]'s base "go", argv[1]
-// "test") and, if so, returns the argv that runs it with -json (the same
+// "test"; also as a plain `sh -c` line, as pony.yaml's steps are) and, if so, returns the argv that runs it with -json (the same
 // argv when the user gave -json) and whether pony-report added -json (so
 // that the terminal should show human output), and whether -v was given.
 func GoTestJSON(argv []string) (out []string, isGoTest, added, verbose bool) {
+	if inner, plain := plainShellLine(argv); plain {
+		// sh -c 'go test ./...' (a pony.yaml step): the line gets -json.
+		out, isGoTest, added, verbose = goTestJSON(inner)
+		if !isGoTest {
+			return argv, false, false, false
+		}
+		if added {
+			return []string{argv[0], argv[1], CommandLine(out)}, true, true, verbose
+		}
+		return argv, true, false, verbose
+	}
+	return goTestJSON(argv)
+}
+
+func goTestJSON(argv []string) (out []string, isGoTest, added, verbose bool) {
 	if len(argv) < 2 || strings.TrimSuffix(filepath.Base(argv[0]), ".exe") != "go" || argv[1] != "test" {
 		return argv, false, false, false
 	}
@@ -310,7 +325,7 @@ func (r *Runner) Run(ctx context.Context, c Command) *StepRun {
 	// Report files the command's own flags name, and, for a pytest
 	// without one, a JUnit report pony-report asks for.
 	c.Reports = append(c.Reports[:len(c.Reports):len(c.Reports)], NamedReports(c.Argv)...)
-	if !isGoTest && isPytestArgv(argv) && !pytestJUnitOff(c.Dir) {
+	if _, pytest := PytestJUnitArg(argv, "-"); pytest && !isGoTest && !pytestJUnitOff(c.Dir) {
 		if dir, err := os.MkdirTemp("", "pony-report-pytest-"); err == nil {
 			defer os.RemoveAll(dir)
 			file := filepath.Join(dir, "junit.xml")

@@ -21,8 +21,17 @@ func TestGoTestJSON(t *testing.T) {
 		{"go test ./... -args -json", "go test -json ./... -args -json", true, true, false},
 		{"go vet ./...", "go vet ./...", false, false, false},
 		{"gotestsum -- ./...", "gotestsum -- ./...", false, false, false},
+		// pony.yaml's string steps are shell lines.
+		{"sh -c go_test_-v_./...", "sh -c go test -json -v ./...", true, true, true},
+		{"sh -c go_test_-json_./...", "sh -c go test -json ./...", true, false, false},
+		{"sh -c go_test_./..._|_tee_out", "sh -c go test ./... | tee out", false, false, false},
+		{"sh -c go_vet_./...", "sh -c go vet ./...", false, false, false},
 	} {
-		got, isGo, added, verbose := GoTestJSON(strings.Fields(tc.argv))
+		argv := strings.Fields(tc.argv)
+		for i := range argv {
+			argv[i] = strings.ReplaceAll(argv[i], "_", " ") // a shell line's words
+		}
+		got, isGo, added, verbose := GoTestJSON(argv)
 		if strings.Join(got, " ") != tc.want || isGo != tc.isGo || added != tc.added || verbose != tc.verbose {
 			t.Errorf("%s: got %q %v %v %v, want %q %v %v %v", tc.argv, got, isGo, added, verbose, tc.want, tc.isGo, tc.added, tc.verbose)
 		}
