@@ -322,8 +322,16 @@ func fetch(url string) (int, []byte, error) {
 // the runners write stays out of the repository, and returns its path.
 func copyExample(t testing.TB, name string) string {
 	t.Helper()
+	return copyExampleTo(t, t.TempDir(), name)
+}
+
+// copyExampleTo copies examples/NAME into parent/NAME and returns its path;
+// examples that refer to each other (cron's steps run in ../go) are copied
+// side by side.
+func copyExampleTo(t testing.TB, parent, name string) string {
+	t.Helper()
 	src := filepath.Join(testenv.RepoRoot(t), "examples", name)
-	dst := filepath.Join(t.TempDir(), name)
+	dst := filepath.Join(parent, name)
 	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
