@@ -23,3 +23,7 @@ var DurationString, Duration = durationBytes[string], duration
 
 // LocationOf is location for a one-line value.
 func LocationOf(val string) (string, int) { return location(diagEntry{key: "location", val: val}) }
+
+// StrHash and StrHashBytes are strHash on a string and on bytes;
+// BlankLine is blankLine.
+var StrHash, StrHashBytes, BlankLine = strHash[string], strHash[[]byte], blankLine

@@ -49,9 +49,9 @@ func (p *parser) fastBlocks(buf []byte) int {
 	for {
 		b := buf[pos:]
 		j, kids := matchBlock(b, k, &blk, true), 0
-		if j >= 0 {
+		if j >= 0 && blk.ok {
 			j = closed(b, j, k, "  ...\n")
-		} else if root {
+		} else if j < 0 && root {
 			j, kids = p.matchSuite(b, &blk)
 		}
 		if j < 0 {
@@ -67,6 +67,27 @@ func (p *parser) fastBlocks(buf []byte) int {
 			break
 		}
 
+		if !blk.ok {
+			// A failing test point, or a failing TODO: read as the
+			// general path reads the `# Subtest:` comment (which commits
+			// f's pending point), the point (which closes the subtest it
+			// opened, without a test) and the `---` (which opens the YAML
+			// block), and left open, with the YAML block, for fastYAML
+			// and commit.
+			p.sawTAP = true
+			p.line++
+			p.commit(f)
+			p.line++
+			pt := point{num: num, desc: blk.desc, directive: blk.dir, reason: blk.reason}
+			p.pendPoint(f, &pt, 0, false)
+			p.line++
+			pd := f.pend
+			p.inYAML, p.yamlLine, p.yamlInd, p.yamlPend = true, p.line, k+2, pd
+			p.yamlBuf, p.yamlEnd = p.yamlBuf[:0], p.yamlEnd[:0]
+			pd.hadYAML = true
+			p.lastNL = true
+			return pos + j
+		}
 		// The block is read: do what it does.
 		if blocks == 0 {
 			p.sawTAP = true
@@ -115,7 +136,7 @@ func (p *parser) fastBlocks(buf []byte) int {
 		desc := blk.desc
 		if blk.dir != 0 {
 			// As commit does for a skip, or a TODO that passed.
-			r := pony.TestResult{Suite: p.suite, Status: pony.StatusSkip, Duration: dur, Message: blk.reason}
+			r := pony.TestResult{Suite: p.suite, Status: pony.StatusSkip, Duration: dur, Message: p.reasonString(blk.reason)}
 			if blk.dir == 't' {
 				r.Status = pony.StatusXPass
 			}
@@ -136,7 +157,9 @@ func (p *parser) fastBlocks(buf []byte) int {
 			p.reserve(len(desc))
 		}
 		p.arena.Write(desc)
-		e := entry{n: uint32(len(desc)), dur: dur}
+		// Hashed from the input: the arena's copy may not be readable
+		// yet at full speed.
+		e := entry{n: uint32(len(desc)), dur: dur, hash: strHash(p.seed, desc) ^ p.suitePart(p.suites[len(p.suites)-1])}
 		if ns {
 			e.full = -1 // fill divides dur by 1e9
 		}
@@ -148,22 +171,25 @@ func (p *parser) fastBlocks(buf []byte) int {
 	return pos
 }
 
-// block is what matchBlock read: a test point, `ok` with the number num,
-// the description desc (in the buffer), the directive dir ('s' skip, 't'
-// todo, 0 none) and its reason, and a duration_ms of mant / 10^frac.
+// block is what matchBlock read: a test point, `ok` (or not) with the
+// number num, the description desc (in the buffer), the directive dir
+// ('s' skip, 't' todo, 0 none) and its reason (in the buffer too), and a
+// duration_ms of mant / 10^frac (for an `ok` only).
 type block struct {
+	ok     bool
 	num    int
 	desc   []byte
 	dir    byte
-	reason string
+	reason []byte
 	mant   uint64
 	frac   int
 }
 
 // matchBlock reads the start of a block at indentation k from b: the
 // `# Subtest:` comment (when subtest is true), the `ok` test point, the
-// YAML block's `---` and its duration_ms line. It returns how many bytes
-// it read, or -1 when b does not start so.
+// YAML block's `---` and its duration_ms line; for a `not ok` test point,
+// only through the `---`. It returns how many bytes it read, or -1 when b
+// does not start so.
 func matchBlock(b []byte, k int, blk *block, subtest bool) int {
 	i := 0
 	if subtest {
@@ -172,22 +198,37 @@ func matchBlock(b []byte, k int, blk *block, subtest bool) int {
 		if len(b) < k+10 || string(b[k:k+9]) != "# Subtest" || b[k+9] != ':' && b[k+9] != '\n' || !blanks(b[:k]) {
 			return -1
 		}
-		i = bytes.IndexByte(b[k+9:], '\n')
-		if i < 0 {
+		// The name's end: a loop over the bytes costs less than a call
+		// to bytes.IndexByte on a short line.
+		i = k + 9
+		for end := min(len(b), i+32); i < end && b[i] != '\n'; {
+			i++
+		}
+		if i == len(b) {
 			return -1
 		}
-		i += k + 9 + 1
+		if b[i] != '\n' {
+			n := bytes.IndexByte(b[i:], '\n')
+			if n < 0 {
+				return -1
+			}
+			i += n
+		}
+		i++
 	}
-	// ok N - DESCRIPTION
-	if len(b) < i+k+3 || string(b[i+k:i+k+3]) != "ok " || !blanks(b[i:i+k]) {
-		return -1
+	// ok N - DESCRIPTION, or not ok
+	ok, j := true, i+k+3
+	if len(b) < j || string(b[i+k:j]) != "ok " || !blanks(b[i:i+k]) {
+		if len(b) < i+k+7 || string(b[i+k:i+k+7]) != "not ok " || !blanks(b[i:i+k]) {
+			return -1
+		}
+		ok, j = false, i+k+7
 	}
-	j := i + k + 3
 	for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
 		j++
 	}
 	d, num := j, 0
-	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+	for j < len(b) && b[j]-'0' <= 9 {
 		num = num*10 + int(b[j]-'0')
 		j++
 	}
@@ -214,7 +255,7 @@ func matchBlock(b []byte, k int, blk *block, subtest bool) int {
 	if j == d || j == len(b) || b[j-1] == ' ' && b[j] != '#' || b[j-1] == '\t' && b[j] != '#' {
 		return -1
 	}
-	blk.num, blk.desc, blk.dir, blk.reason = num, b[d:j], 0, ""
+	blk.ok, blk.num, blk.desc, blk.dir, blk.reason = ok, num, b[d:j], 0, nil
 	if b[j] == '#' {
 		// # SKIP or # TODO, after a blank: what follows is the reason.
 		if b[j-1] != ' ' && b[j-1] != '\t' {
@@ -244,7 +285,7 @@ func matchBlock(b []byte, k int, blk *block, subtest bool) int {
 		default:
 			return -1
 		}
-		blk.reason = directiveReason(b[d:j])
+		blk.reason = reasonOf(b[d:j])
 	} else if b[j] != '\n' {
 		return -1
 	}
@@ -256,29 +297,37 @@ func matchBlock(b []byte, k int, blk *block, subtest bool) int {
 		return -1
 	}
 	j += k + len(open)
+	if !ok {
+		return j // the rest is the general path's to read
+	}
 	const key = "  duration_ms: "
 	if len(b) < j+k+len(key) || string(b[j+k:j+k+len(key)]) != key || !blanks(b[j:j+k]) {
 		return -1
 	}
 	j += k + len(key)
+	// A plain decimal: digits, and a point and digits after them, then
+	// the line's end; anything else is the general path's to read.
 	var mant uint64
-	digits, frac, dot := 0, 0, false
-	for ; j < len(b) && b[j] != '\n'; j++ {
-		c := b[j]
-		if c >= '0' && c <= '9' {
-			mant = mant*10 + uint64(c-'0')
-			digits++
-			if dot {
-				frac++
-			}
-		} else if c == '.' && !dot && digits > 0 {
-			dot = true
-		} else {
-			digits = 16 // not a plain decimal: the general path reads it
-			break
-		}
+	d = j
+	for j < len(b) && b[j]-'0' <= 9 {
+		mant = mant*10 + uint64(b[j]-'0')
+		j++
 	}
-	if digits == 0 || digits > 15 || dot && frac == 0 || j == len(b) || b[j] != '\n' {
+	digits, frac := j-d, 0
+	if digits > 0 && j < len(b) && b[j] == '.' {
+		j++
+		d = j
+		for j < len(b) && b[j]-'0' <= 9 {
+			mant = mant*10 + uint64(b[j]-'0')
+			j++
+		}
+		frac = j - d
+		if frac == 0 {
+			return -1
+		}
+		digits += frac
+	}
+	if digits == 0 || digits > 15 || j == len(b) || b[j] != '\n' {
 		return -1
 	}
 	blk.mant, blk.frac = mant, frac
@@ -345,6 +394,9 @@ func (p *parser) matchSuite(b []byte, blk *block) (int, int) {
 		if j < 0 {
 			break
 		}
+		if !blk.ok {
+			return -1, 0
+		}
 		j = closed(b[i:], j, 4, "  ...\n")
 		if j < 0 || blk.dir != 0 || blk.num != len(kids)+1 {
 			return -1, 0
@@ -374,7 +426,7 @@ func (p *parser) matchSuite(b []byte, blk *block) (int, int) {
 	i++
 	// ok N - SUITE, its duration_ms and type.
 	j := matchBlock(b[i:], 0, blk, false)
-	if j < 0 || blk.dir != 0 {
+	if j < 0 || !blk.ok || blk.dir != 0 {
 		return -1, 0
 	}
 	j = closed(b[i:], j, 0, "  type: 'suite'\n  ...\n")
@@ -492,6 +544,7 @@ func (p *parser) fastYAML(buf []byte) int {
 		}
 		p.yamlBuf = append(p.yamlBuf, line[min(p.yamlInd, len(line)):]...)
 		p.yamlEnd = append(p.yamlEnd, len(p.yamlBuf))
+		p.yamlBuf = append(p.yamlBuf, '\n')
 	}
 	return pos
 }

@@ -79,6 +79,21 @@ var fastCases = map[string]string{
 	"suite cut":              "# Subtest: s\n    # Subtest: c1\n    ok 1 - c1\n      ---\n      duration_ms: 0.037\n      ...\n    # Subtest: c2\n    ok 2 - c2\n      ---\n      duration_ms: 0.074\n      ...\n    1..2\nok 1 - s\n  ---\n  duration_ms: 1.5\n  type: 'suit",
 	"suite in prove":         "t/a.t .. \n# Subtest: s\n    # Subtest: c1\n    ok 1 - c1\n      ---\n      duration_ms: 0.037\n      ...\n    1..1\nok 1 - s\n  ---\n  duration_ms: 1.5\n  type: 'suite'\n  ...\n1..1\nok\n",
 	"suite nested":           "# Subtest: o\n    # Subtest: s\n        # Subtest: c1\n        ok 1 - c1\n          ---\n          duration_ms: 0.037\n          ...\n        1..1\n    ok 1 - s\n      ---\n      duration_ms: 1.5\n      type: 'suite'\n      ...\n    1..1\nok 1 - o\n  ---\n  duration_ms: 2\n  type: 'suite'\n  ...\n1..1\n",
+	// A failing point on the fast path, its YAML block and commit left to
+	// the general one.
+	"failing node":         "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 2.5\n  location: 'a.js:3:4'\n  failureType: 'testCodeFailure'\n  error: |-\n    x\n\n    1 !== 2\n\n  code: 'ERR_ASSERTION'\n  expected: 2\n  stack: |-\n    at a (a.js:3:4)\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"failing stack only":   "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  stack: |-\n    first line\n    second\n  ...\n1..1\n",
+	"failing comments":     "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# after a\n# more\n# Subtest: b\nnot ok 2 - b # TODO why\n  ---\n  duration_ms: 1\n  ...\n# after b\nnoise\n1..2\n",
+	"failing skip":         "# Subtest: a\nnot ok 1 - a # SKIP no\n  ---\n  duration_ms: 1\n  ...\n1..1\n",
+	"failing no yaml":      "# Subtest: a\nnot ok 1 - a\n# Subtest: b\nnot ok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"failing unclosed":     "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n# Subtest: b\nnot ok 2 - b\n  ---\n  duration_ms: 1\n",
+	"failing out of order": "# Subtest: a\nnot ok 2 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nnot ok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"failing pending":      "ok 1 - a\n# a comment\n# Subtest: b\nnot ok 2 - b\n  ---\n  duration_ms: 1\n  ...\nnot ok 3 - c\n# Subtest: d\nnot ok 4 - d\n  ---\n  ...\n1..4\n",
+	"failing nested":       "# Subtest: s\n    # Subtest: a\n    not ok 1 - a\n      ---\n      duration_ms: 1\n      error: 'no'\n      ...\n    # Subtest: a\n    not ok 2 - a # TODO\n      ---\n      duration_ms: 1\n      ...\n    1..2\nnot ok 1 - s\n  ---\n  duration_ms: 1\n  type: 'suite'\n  failureType: 'subtestsFailed'\n  ...\n1..1\n",
+	"failing crlf":         "# Subtest: a\r\nnot ok 1 - a\r\n  ---\r\n  duration_ms: 1\r\n  ...\r\n1..1\r\n",
+	"failing bail out":     "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\nBail out! stop\n",
+	"failing cut":          "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  err",
+	"failing in prove":     "t/a.t .. \n# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\n1..1\nt/b.t .. \n# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\n1..1\n",
 }
 
 // sameParse parses in with and without the fast path, through readers
@@ -395,6 +410,49 @@ func TestLocationSameAsSplit(t *testing.T) {
 		wf, wl := splitLocation(in)
 		if gf != wf || gl != wl {
 			t.Fatalf("location(%q): got %q, %d, want %q, %d", in, gf, gl, wf, wl)
+		}
+	}
+}
+
+// TestStrHash checks the names' hash: the same on a string and on its
+// bytes (fastBlocks hashes the input, addEntry the arena), and different
+// for the different names of every length up to 70 and many short ones.
+func TestStrHash(t *testing.T) {
+	seen := map[uint64]string{}
+	add := func(s string) {
+		h := tap.StrHash(12345, s)
+		if hb := tap.StrHashBytes(12345, []byte(s)); hb != h {
+			t.Fatalf("hash of %q: %x on a string, %x on bytes", s, h, hb)
+		}
+		if o, ok := seen[h]; ok && o != s {
+			t.Fatalf("%q and %q have the same hash %x", o, s, h)
+		}
+		seen[h] = s
+	}
+	rng := rand.New(rand.NewSource(5))
+	for n := 0; n <= 70; n++ {
+		for range 200 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte(rng.Intn(4)) // few bytes: names that differ little
+			}
+			add(string(b))
+		}
+	}
+	for i := range 200000 {
+		add("test " + strconv.Itoa(i))
+	}
+	if tap.StrHash(1, "test 1") == tap.StrHash(2, "test 1") {
+		t.Error("the seed does not change the hash")
+	}
+}
+
+// TestBlankLine compares blankLine with strings.TrimSpace.
+func TestBlankLine(t *testing.T) {
+	ins := []string{"", " ", "\t \r\n\v\f", "a", " a ", "\u00a0", " \u2003 ", "\u00a0x", "\x85", "\xc2", " \xc2\x85", "\xff"}
+	for _, in := range ins {
+		if got, want := tap.BlankLine(in), strings.TrimSpace(in) == ""; got != want {
+			t.Errorf("blankLine(%q): got %v, want %v", in, got, want)
 		}
 	}
 }

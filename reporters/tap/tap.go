@@ -137,9 +137,9 @@ func parse(ctx context.Context, r io.Reader, opts Options, fast bool) (*pony.Ste
 		out:     pony.TailBuffer{Max: opts.StepOutputCap},
 		errout:  pony.TailBuffer{Max: opts.StepOutputCap},
 		noteBuf: make([]string, 0, 8),
-		seed:    maphash.MakeSeed(),
+		seed:    newSeed(),
 	}
-	p.suiteHash = maphash.String(p.seed, "")
+	p.suiteHash = strHash(p.seed, "")
 	p.reset()
 	br := bufio.NewReaderSize(r, 64<<10)
 	// YAML blocks are read in bulk whatever the options; whole blocks of
@@ -263,6 +263,7 @@ type pending struct {
 	out       pony.TailBuffer
 	comments  []string
 	diag      []diagEntry
+	lines     []string // the YAML block's, which diag points into
 	hadYAML   bool
 	// dur is duration_ms in seconds, when hasDur; quickDiag reads it
 	// instead of putting it in diag.
@@ -275,6 +276,9 @@ type pending struct {
 	kidFailed   bool
 	isSuite     bool
 	failureType string
+	// yamlOut is the YAML block's text, when it was the first thing
+	// written to out.
+	yamlOut string
 }
 
 type parser struct {
@@ -321,22 +325,29 @@ type parser struct {
 	names     []string
 	nameEnd   []int
 	// seed and the rest hash names (nameHash) for the duplicate check.
-	seed        maphash.Seed
+	seed        uint64
 	hashedSuite string
 	suiteHash   uint64
-	yamlBuf     []byte
-	yamlEnd     []int
-	suite       string // prove -v section
-	bailed      bool
-	nProbs      int
-	noteBuf     []string
+	// yamlBuf holds the open YAML block's lines, each followed by a
+	// newline; yamlEnd[i] is the end of line i, before its newline.
+	yamlBuf []byte
+	yamlEnd []int
+	// text holds the strings of the entries that are not plain passes
+	// (names, raw YAML blocks, messages), textChunk bytes a string, so
+	// that each takes no allocation of its own (see keep).
+	text  strings.Builder
+	suite string // prove -v section
+	// reasons are the last SKIP or TODO reasons read, made strings once.
+	reasons [2]string
+	bailed  bool
+	nProbs  int
+	noteBuf []string
 
 	// YAML block in progress.
-	inYAML    bool
-	yamlLine  int
-	yamlInd   int
-	yamlLines []string
-	yamlPend  *pending
+	inYAML   bool
+	yamlLine int
+	yamlInd  int
+	yamlPend *pending
 }
 
 // reset starts a new stream (the input, or a section of prove -v output).
@@ -609,6 +620,7 @@ func (p *parser) yamlLineOf(line []byte) bool {
 		}
 		p.yamlBuf = append(p.yamlBuf, line[min(p.yamlInd, len(line)):]...)
 		p.yamlEnd = append(p.yamlEnd, len(p.yamlBuf))
+		p.yamlBuf = append(p.yamlBuf, '\n')
 		return true
 	}
 	p.problem(p.yamlLine, fmt.Sprintf("YAML block opened here is not closed with \"...\" (line %d ends it)", p.line), false)
@@ -628,22 +640,58 @@ func (p *parser) endYAML(closed bool) {
 			return
 		}
 	}
-	all := string(p.yamlBuf)
-	p.yamlLines = p.yamlLines[:0]
+	// A block whose test is kept with more than a name (not a plain
+	// pass) is kept in text: its values and output point into it.
+	var all string
+	if pd.keep || !pd.ok || pd.directive != 0 {
+		all = p.keep(p.yamlBuf)
+	} else {
+		all = string(p.yamlBuf)
+	}
+	// The lines are pd's, as its diag may point to them until commit.
+	pd.lines = pd.lines[:0]
 	start := 0
 	for _, end := range p.yamlEnd {
-		p.yamlLines = append(p.yamlLines, all[start:end])
-		start = end
+		pd.lines = append(pd.lines, all[start:end])
+		start = end + 1
 	}
 	if closed {
-		pd.diag = parseDiag(pd.diag[:0], p.yamlLines)
+		pd.diag = parseDiag(pd.diag[:0], pd.lines)
 	}
 	if pd.keep || !pd.ok {
-		for _, l := range p.yamlLines {
-			pd.out.WriteString(l)
-			pd.out.WriteString("\n")
+		// The lines, each with its newline, are all; when they are all
+		// of the output, commit takes all for it (yamlOut).
+		if pd.out.Len() == 0 {
+			pd.yamlOut = all
 		}
+		pd.out.WriteString(all)
 	}
+}
+
+// textChunk is the size of parser.text's chunks, and textMax the longest
+// string keep puts in one.
+const (
+	textChunk = 16 << 10
+	textMax   = 2 << 10
+)
+
+// keep returns b as a string, written into parser.text when it is short:
+// the strings of an entry that is kept (a failure's name, YAML block and
+// message) take a chunk's room instead of an allocation each.
+func (p *parser) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > textMax {
+		return string(b)
+	}
+	if p.text.Len()+len(b) > p.text.Cap() {
+		p.text = strings.Builder{}
+		p.text.Grow(textChunk)
+	}
+	n := p.text.Len()
+	p.text.Write(b)
+	return p.text.String()[n:]
 }
 
 // quickDiag reads a passing test's YAML block for what commit keeps of
@@ -655,7 +703,7 @@ func (p *parser) quickDiag(pd *pending) bool {
 	base, start := -1, 0
 	for _, end := range p.yamlEnd {
 		l := p.yamlBuf[start:end]
-		start = end
+		start = end + 1
 		if len(bytes.TrimSpace(l)) == 0 {
 			continue
 		}
@@ -819,6 +867,13 @@ func (p *parser) point(f *frame, s []byte) {
 	}
 	clear(children)
 	p.children = children[:0]
+	p.pendPoint(f, &pt, kids, kidFailed)
+}
+
+// pendPoint counts the test point pt, read at frame f (which closed kids
+// entries of a subtest, kidFailed if one of them failed), checks its
+// number, and makes it f's pending point.
+func (p *parser) pendPoint(f *frame, pt *point, kids int, kidFailed bool) {
 	f.count++
 	if f == p.stack[0] {
 		p.sum.Count++
@@ -866,9 +921,9 @@ func (p *parser) point(f *frame, s []byte) {
 		pd.name = strconv.AppendInt(append(pd.name[:0], '#'), int64(num), 10)
 	}
 	pd.suite, pd.seconds = p.suite, pt.seconds
-	pd.ok, pd.directive, pd.reason, pd.num, pd.line = pt.ok, pt.directive, pt.reason, num, p.line
+	pd.ok, pd.directive, pd.reason, pd.num, pd.line = pt.ok, pt.directive, p.reasonString(pt.reason), num, p.line
 	pd.keep, pd.hadYAML, pd.dur, pd.hasDur = p.opts.KeepPassingOutput, false, 0, false
-	pd.kids, pd.kidFailed, pd.isSuite, pd.failureType = kids, kidFailed, false, ""
+	pd.kids, pd.kidFailed, pd.isSuite, pd.failureType, pd.yamlOut = kids, kidFailed, false, "", ""
 	if len(pd.comments) > 0 {
 		clear(pd.comments)
 		pd.comments = pd.comments[:0]
@@ -971,7 +1026,13 @@ func (p *parser) commit(f *frame) {
 		if r.Message == "" && r.Status.Failed() {
 			r.Message = pony.CapTail(fallbackMessage(pd), p.opts.OutputCap)
 		}
-		r.Output = pd.out.String()
+		if pd.yamlOut != "" && pd.out.Len() == int64(len(pd.yamlOut)) && (pd.out.Max <= 0 || len(pd.yamlOut) <= pd.out.Max) {
+			// Nothing but the YAML block was written, and kept whole:
+			// pd.out.String() would be a copy of it.
+			r.Output = pd.yamlOut
+		} else {
+			r.Output = pd.out.String()
+		}
 	}
 	if f == p.stack[0] {
 		p.emitTop(r, pd.name, true)
@@ -1027,7 +1088,7 @@ func (p *parser) emitTop(r pony.TestResult, name []byte, raw bool) {
 	e := entry{dur: r.Duration}
 	if !plain(&r) || uint64(len(name)) > math.MaxUint32 || uint64(len(r.Name)) > math.MaxUint32 {
 		if raw {
-			r.Name = string(name)
+			r.Name = p.keep(name)
 		}
 		e.full = p.addFull(r)
 	} else if raw {
@@ -1110,12 +1171,15 @@ func (p *parser) addEntry(e entry) {
 	}
 	// The name's hash, for the duplicate check, is taken while the name
 	// is in the cache: a plain pass's name is the arena's last e.n bytes.
+	// A hash of 0 is taken again (fastBlocks takes it from the input).
 	if e.full > 0 {
 		r := p.fullAt(e.full)
 		e.hash = p.nameHash(r.Suite, r.Name)
 	} else {
-		a := p.arena.String()
-		e.hash = maphash.String(p.seed, a[len(a)-int(e.n):]) ^ p.suitePart(p.suites[len(p.suites)-1])
+		if e.hash == 0 {
+			a := p.arena.String()
+			e.hash = strHash(p.seed, a[len(a)-int(e.n):]) ^ p.suitePart(p.suites[len(p.suites)-1])
+		}
 		p.nameTotal += int(e.n)
 	}
 	p.chunks[last] = append(p.chunks[last], e)
@@ -1194,13 +1258,71 @@ func (f *frame) has(name string) bool {
 
 // nameHash hashes a top-level entry's suite and name.
 func (p *parser) nameHash(suite, name string) uint64 {
-	return maphash.String(p.seed, name) ^ p.suitePart(suite)
+	return strHash(p.seed, name) ^ p.suitePart(suite)
+}
+
+// strHash is wyhash (final version 4, by Wang Yi, public domain) of s
+// under seed, made by newSeed: as good a 64-bit hash as maphash's for
+// telling names apart, and, inlined, about half its cost on the short
+// names of a test report.
+func strHash[T string | []byte](seed uint64, s T) uint64 {
+	n := len(s)
+	var a, b uint64
+	switch {
+	case n > 16:
+		t := s
+		for len(t) > 16 {
+			seed = wymix(le64(t)^wyp1, le64(t[8:])^seed)
+			t = t[16:]
+		}
+		a, b = le64(s[n-16:]), le64(s[n-8:])
+	case n > 8:
+		a, b = le64(s), le64(s[n-8:])
+	case n >= 4:
+		q := n >> 3 << 2 // 4 when n is 8, else 0
+		a = le32(s)<<32 | le32(s[q:])
+		b = le32(s[n-4:])<<32 | le32(s[n-4-q:])
+	case n > 0:
+		a = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
+	}
+	hi, lo := bits.Mul64(a^wyp1, b^seed)
+	return wymix(lo^wyp0^uint64(n), hi^wyp1)
+}
+
+// wyhash's constants.
+const (
+	wyp0 = 0xa0761d6478bd642f
+	wyp1 = 0xe7037ed1a0b428db
+)
+
+// wymix folds the 128-bit product of a and b.
+func wymix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// newSeed makes a random seed for strHash, as wyhash makes its own.
+func newSeed() uint64 {
+	s := maphash.Comparable(maphash.MakeSeed(), 0)
+	return s ^ wymix(s^wyp0, wyp1)
+}
+
+// le64 and le32 read s's first 8 or 4 bytes, little-endian.
+func le64[T string | []byte](s T) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le32[T string | []byte](s T) uint64 {
+	_ = s[3]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
 }
 
 // suitePart is the suite's part of nameHash.
 func (p *parser) suitePart(suite string) uint64 {
 	if suite != p.hashedSuite {
-		p.hashedSuite, p.suiteHash = suite, maphash.String(p.seed, suite)
+		p.hashedSuite, p.suiteHash = suite, strHash(p.seed, suite)
 	}
 	return bits.RotateLeft64(p.suiteHash, 29)
 }
@@ -1490,8 +1612,11 @@ func fallbackMessage(pd *pending) string {
 		return strings.TrimSuffix(b.String(), "\n")
 	}
 	for _, e := range pd.diag {
-		if e.key == "stack" && e.val != "" {
-			first, _, _ := strings.Cut(e.val, "\n")
+		if e.key != "stack" {
+			continue
+		}
+		if v := e.value(); v != "" {
+			first, _, _ := strings.Cut(v, "\n")
 			return first
 		}
 	}
@@ -1707,7 +1832,7 @@ type point struct {
 	// desc is the description, in the line's own buffer.
 	desc      []byte
 	directive byte
-	reason    string
+	reason    []byte // in the line
 	seconds   float64
 }
 
@@ -1756,9 +1881,9 @@ func parsePoint(s []byte) point {
 		d := trimBlanks(s[j+1:])
 		switch {
 		case hasWordFold(d, "skip"):
-			pt.directive, pt.reason = 's', directiveReason(d)
+			pt.directive, pt.reason = 's', reasonOf(d)
 		case hasWordFold(d, "todo"):
-			pt.directive, pt.reason = 't', directiveReason(d)
+			pt.directive, pt.reason = 't', reasonOf(d)
 		case bytes.HasPrefix(d, []byte("time=")):
 			pt.seconds = parseTime(string(d[len("time="):]))
 		default:
@@ -1798,12 +1923,30 @@ func hasWordFold(s []byte, word string) bool {
 
 // directiveReason is what follows SKIP or TODO (and their suffixes).
 func directiveReason(d []byte) string {
+	return string(reasonOf(d))
+}
+
+// reasonOf is directiveReason, in d.
+func reasonOf(d []byte) []byte {
 	i := 4
 	for i < len(d) && (d[i] >= 'a' && d[i] <= 'z' || d[i] >= 'A' && d[i] <= 'Z') {
 		i++
 	}
 	r := bytes.TrimLeft(d[i:], ": \t")
-	return string(bytes.TrimSpace(r))
+	return bytes.TrimSpace(r)
+}
+
+// reasonString makes a SKIP or TODO reason a string, the same string as
+// the last reasons read when it is one of them: a stream repeats a few.
+func (p *parser) reasonString(b []byte) string {
+	for _, r := range p.reasons {
+		if string(b) == r {
+			return r
+		}
+	}
+	r := p.keep(b)
+	p.reasons[0], p.reasons[1] = r, p.reasons[0]
+	return r
 }
 
 // parseTime reads node-tap's "12.5ms" or "3s".

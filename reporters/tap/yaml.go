@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // diagEntry is one top-level key of a YAML diagnostic block.
@@ -16,6 +17,19 @@ type diagEntry struct {
 	nested bool
 	// multiline is true when val came from a block scalar or spans lines.
 	multiline bool
+	// lazy is true when val is left to value, from body (a stack, which
+	// only a failure without a message reads).
+	lazy bool
+	fold bool
+	body []string
+}
+
+// value is the entry's value, made from its lines if need be.
+func (e *diagEntry) value() string {
+	if e.lazy {
+		return dedent(e.body, nil, e.fold)
+	}
+	return e.val
 }
 
 // parseDiag appends to out the entries of a YAML diagnostic block the way
@@ -26,42 +40,60 @@ type diagEntry struct {
 // block's lines without the test point's indentation and without the
 // `---`/`...` markers.
 func parseDiag(out []diagEntry, lines []string) []diagEntry {
+	// Each line's indentation, or -1 for a blank line, read once.
+	var buf [64]int
+	ind := buf[:0]
+	if len(lines) > len(buf) {
+		ind = make([]int, 0, len(lines))
+	}
 	base := -1
 	for _, l := range lines {
-		if strings.TrimSpace(l) != "" {
-			base = indentOf(l)
-			break
+		n := indentOf(l)
+		if blankLine(l[n:]) {
+			n = -1
+		} else if base < 0 {
+			base = n
 		}
+		ind = append(ind, n)
 	}
 	if base < 0 {
 		return out
 	}
 	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if indentOf(l) != base || strings.TrimSpace(l) == "" {
-			continue // a stray line: kept in the raw output only
+		if ind[i] != base {
+			continue // a stray line (or a blank one): kept in the raw output only
 		}
-		l = l[base:]
+		l := lines[i][base:]
 		key, rest, ok := splitKey(l)
 		if !ok {
 			continue
 		}
 		// The lines that belong to this key: more indented, or blank.
 		j := i + 1
-		for j < len(lines) && (strings.TrimSpace(lines[j]) == "" || indentOf(lines[j]) > base) {
+		for j < len(lines) && (ind[j] < 0 || ind[j] > base) {
 			j++
 		}
 		// Blank lines at the end belong to no one.
-		for j > i+1 && strings.TrimSpace(lines[j-1]) == "" {
+		for j > i+1 && ind[j-1] < 0 {
 			j--
 		}
 		body := lines[i+1 : j]
 		e := diagEntry{key: key}
 		switch {
 		case rest == "" && len(body) > 0:
-			e.val, e.nested, e.multiline = dedent(body, false), true, true
+			e.nested, e.multiline = true, true
+			if key == "stack" {
+				e.lazy, e.body = true, body
+			} else {
+				e.val = dedent(body, ind[i+1:j], false)
+			}
 		case rest != "" && (rest[0] == '|' || rest[0] == '>'):
-			e.val, e.multiline = dedent(body, rest[0] == '>'), true
+			e.multiline = true
+			if key == "stack" {
+				e.lazy, e.body, e.fold = true, body, rest[0] == '>'
+			} else {
+				e.val = dedent(body, ind[i+1:j], rest[0] == '>')
+			}
 		default:
 			e.val = scalar(rest)
 			if len(body) > 0 { // a plain or quoted scalar folded over lines
@@ -73,6 +105,21 @@ func parseDiag(out []diagEntry, lines []string) []diagEntry {
 		i = j - 1
 	}
 	return out
+}
+
+// blankLine reports whether l is all white space, as
+// strings.TrimSpace(l) == "" does, without trimming.
+func blankLine(l string) bool {
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+		case c >= utf8.RuneSelf:
+			return strings.TrimSpace(l[i:]) == ""
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // splitKey splits `key: value` (or `key:`) into its parts.
@@ -116,15 +163,22 @@ func scalar(s string) string {
 }
 
 // dedent joins lines after removing their common indentation; fold joins
-// them with spaces instead of newlines (a `>` block scalar).
-func dedent(lines []string, fold bool) string {
+// them with spaces instead of newlines (a `>` block scalar). ind, when
+// not nil, holds each line's indentation, -1 for a blank line.
+func dedent(lines []string, ind []int, fold bool) string {
 	min, size := -1, 0
-	for _, l := range lines {
+	for i, l := range lines {
 		size += len(l) + 1
-		if strings.TrimSpace(l) == "" {
+		n := 0
+		if ind != nil {
+			n = ind[i]
+		} else if n = indentOf(l); blankLine(l[n:]) {
+			n = -1
+		}
+		if n < 0 {
 			continue
 		}
-		if n := indentOf(l); min < 0 || n < min {
+		if min < 0 || n < min {
 			min = n
 		}
 	}
@@ -140,7 +194,7 @@ func dedent(lines []string, fold bool) string {
 		}
 		if len(l) >= min && min > 0 {
 			l = l[min:]
-		} else if strings.TrimSpace(l) == "" {
+		} else if blankLine(l) {
 			l = ""
 		}
 		b.WriteString(l)
