@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pony-build/pony"
+	"github.com/pony-build/pony/reporters"
 )
 
 // GlobFiles returns the regular files matching pattern, sorted. Besides
@@ -172,6 +174,15 @@ func (r *Runner) readReports(ctx context.Context, c Command, start time.Time, sr
 		st.Tests = append(st.Tests, steps[i].Tests...)
 		st.Incomplete = st.Incomplete || steps[i].Incomplete
 		formats[steps[i].Format] = true
+		// The runtime a report names (Surefire's java.version), the first.
+		if raw, ok := steps[i].Extra[reporters.StepRuntimeKey]; ok {
+			if _, has := st.Extra[reporters.StepRuntimeKey]; !has {
+				if st.Extra == nil {
+					st.Extra = map[string]json.RawMessage{}
+				}
+				st.Extra[reporters.StepRuntimeKey] = raw
+			}
+		}
 	}
 	if len(formats) == 1 {
 		st.Format = steps[0].Format

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pony-build/pony"
+	"github.com/pony-build/pony/reporters"
 )
 
 // Runtime names, the keys of Runtimes' answer and RuntimeFor's.
@@ -283,6 +284,27 @@ func ApplyRuntimes(ci *pony.ClientInfo, versions map[string]string, argv []strin
 		ci.Extra = map[string]json.RawMessage{}
 	}
 	ci.Extra["runtimes"] = b
+}
+
+// StepRuntimes returns the runtimes the steps' reports name (a Surefire
+// report's java.version, see reporters.StepRuntime), by name, the first
+// step's winning: they are the ones the tests ran on, which may not be the
+// ones on PATH (a Maven toolchain, JAVA_HOME set for the build only).
+func StepRuntimes(steps []pony.Step) map[string]string {
+	var m map[string]string
+	for i := range steps {
+		name, v := reporters.StepRuntime(&steps[i])
+		if name == "" {
+			continue
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		if _, seen := m[name]; !seen {
+			m[name] = v
+		}
+	}
+	return m
 }
 
 // pytestPlatform is pytest's header line, e.g.

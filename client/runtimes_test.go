@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -249,5 +250,24 @@ func TestRuntimeInOutput(t *testing.T) {
 		if name != tc.name || version != tc.version || ok != (tc.name != "") {
 			t.Errorf("%q: got %q, %q, %v; want %q, %q", tc.line, name, version, ok, tc.name, tc.version)
 		}
+	}
+}
+
+// TestStepRuntimes: the runtimes the steps' reports name, the first step's
+// winning for each runtime.
+func TestStepRuntimes(t *testing.T) {
+	step := func(rt string) pony.Step {
+		if rt == "" {
+			return pony.Step{}
+		}
+		return pony.Step{Extra: map[string]json.RawMessage{"runtime": json.RawMessage(`"` + rt + `"`)}}
+	}
+	got := StepRuntimes([]pony.Step{step(""), step("java21.0.2"), step("java17.0.9"), step("python3.12.1"), step("bogus")})
+	want := map[string]string{"java": "java21.0.2", "python": "python3.12.1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := StepRuntimes(nil); got != nil {
+		t.Errorf("no steps: got %v, want nil", got)
 	}
 }

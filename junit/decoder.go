@@ -110,6 +110,8 @@ type Decoder struct {
 	// lastClass and lastFile are the last classname and file attributes
 	// read, reused while the next testcases repeat them.
 	lastClass, lastFile string
+	// javaVersion is the first suite's java.version property.
+	javaVersion string
 }
 
 type suite struct {
@@ -331,7 +333,13 @@ func (d *Decoder) advance() error {
 					return err
 				}
 			case "properties":
-				if err := d.skip(); err != nil {
+				if parent != "testsuite" {
+					if err := d.skip(); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := d.readSuiteProperties(); err != nil {
 					return err
 				}
 			}
@@ -746,6 +754,42 @@ func (d *Decoder) readRerun(kind string) (rerun, error) {
 		}
 	}
 }
+
+// readSuiteProperties reads a testsuite's <properties>, keeping only the
+// first java.version (see JavaVersion): Surefire writes every system
+// property of the JVM there, in every suite, so nothing else is made a
+// string.
+func (d *Decoder) readSuiteProperties() error {
+	depth := len(d.stack)
+	lx := d.lx
+	for {
+		if err := d.token(); err != nil {
+			return err
+		}
+		switch lx.kind {
+		case tokEnd:
+			if len(d.stack) < depth {
+				return nil
+			}
+		case tokStart:
+			if d.javaVersion == "" && string(lx.local) == "property" {
+				if n, _ := lx.attr("name"); string(n) == "java.version" {
+					v, _ := lx.attr("value")
+					d.javaVersion = strings.TrimSpace(string(v))
+				}
+			}
+			if err := d.skip(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// JavaVersion returns the java.version property of the first testsuite
+// that has one (Surefire and Failsafe write the JVM's system properties
+// into each suite): the Java the tests ran on. It is "" when none was read
+// so far.
+func (d *Decoder) JavaVersion() string { return d.javaVersion }
 
 func (d *Decoder) readProperties() error {
 	depth := len(d.stack)

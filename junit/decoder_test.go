@@ -479,3 +479,37 @@ func entriesBefore(full []pony.TestResult, data []byte, cut int) int {
 	got, _ := collect(data[:last])
 	return len(got)
 }
+
+// TestJavaVersion reads the JVM's version from a suite's properties, as
+// Surefire writes them, and from nowhere else.
+func TestJavaVersion(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"surefire", `<testsuite name="a"><properties><property name="os.name" value="Linux"/><property name="java.version" value="17.0.9"/></properties><testcase name="t"/></testsuite>`, "17.0.9"},
+		{"first suite wins", `<testsuites><testsuite name="a"><properties><property name="java.version" value="21.0.2"/></properties><testcase name="t"/></testsuite><testsuite name="b"><properties><property name="java.version" value="17.0.9"/></properties></testsuite></testsuites>`, "21.0.2"},
+		{"empty value skipped", `<testsuites><testsuite name="a"><properties><property name="java.version" value=""/></properties></testsuite><testsuite name="b"><properties><property name="java.version" value=" 1.8.0_392 "/></properties></testsuite></testsuites>`, "1.8.0_392"},
+		{"a testcase's is not the suite's", `<testsuite name="a"><testcase name="t"><properties><property name="java.version" value="11"/></properties></testcase></testsuite>`, ""},
+		{"testsuites' own properties are not read", `<testsuites><properties><property name="java.version" value="11"/></properties><testsuite name="a"><testcase name="t"/></testsuite></testsuites>`, ""},
+		{"none", `<testsuite name="a"><testcase name="t"/></testsuite>`, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := junit.NewDecoder(strings.NewReader(c.in), junit.Options{})
+			var n int
+			for {
+				if _, err := d.Next(); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+			if got := d.JavaVersion(); got != c.want {
+				t.Errorf("JavaVersion: got %q, want %q", got, c.want)
+			}
+			// A testcase property is still the testcase's.
+			if c.name == "a testcase's is not the suite's" && n != 1 {
+				t.Errorf("got %d entries, want 1", n)
+			}
+		})
+	}
+}

@@ -90,5 +90,8 @@ func parseJUnit(ctx context.Context, r io.Reader, opts Options) (*pony.Step, err
 	}
 	step.Output = dec.SuiteOutput()
 	step.Errout = dec.SuiteErrout()
+	if v := dec.JavaVersion(); v != "" {
+		setStepRuntime(step, "java", v)
+	}
 	return step, err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/client"
+	"github.com/pony-build/pony/reporters"
 )
 
 // liveInterval is how often a running step's progress is reported to the
@@ -219,15 +220,23 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 	}
 	ci.Duration = time.Since(started).Seconds()
 	versions := <-runtimes
-	for name, v := range count.Runtimes() {
-		// A runtime the output names is the one under test (a virtualenv,
-		// tox, a pytest that is not the python on PATH).
-		if versions == nil {
-			versions = map[string]string{}
+	// A runtime the output or a report names is the one under test (a
+	// virtualenv, tox, a pytest that is not the python on PATH, a Maven
+	// toolchain): it wins over the one on PATH.
+	for _, named := range []map[string]string{client.StepRuntimes(bag.Steps), count.Runtimes()} {
+		for name, v := range named {
+			if versions == nil {
+				versions = map[string]string{}
+			}
+			versions[name] = v
 		}
-		versions[name] = v
 	}
 	client.ApplyRuntimes(ci, versions, cmds[len(cmds)-1].Argv)
+	// A command whose runtime cannot be told (make, a script) ran the
+	// tests on the one its report names, if it names one.
+	for i := 0; i < len(bag.Steps) && ci.Runtime == ""; i++ {
+		_, ci.Runtime = reporters.StepRuntime(&bag.Steps[i])
+	}
 	bag.ToValidUTF8() // the command's own output may hold any bytes
 	if err := bag.Validate(pony.DefaultLimits); err != nil {
 		e.say("%v; nothing was sent", err)
