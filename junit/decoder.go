@@ -339,7 +339,7 @@ func (d *Decoder) advance() error {
 					}
 					continue
 				}
-				if err := d.readSuiteProperties(); err != nil {
+				if err := d.readProperties(true); err != nil {
 					return err
 				}
 			}
@@ -689,7 +689,7 @@ func (d *Decoder) readTestcaseBody(a *tcAttrs) error {
 				}
 				d.part.end()
 			case "properties":
-				if err := d.readProperties(); err != nil {
+				if err := d.readProperties(false); err != nil {
 					return err
 				}
 			default:
@@ -755,43 +755,17 @@ func (d *Decoder) readRerun(kind string) (rerun, error) {
 	}
 }
 
-// readSuiteProperties reads a testsuite's <properties>, keeping only the
-// first java.version (see JavaVersion): Surefire writes every system
-// property of the JVM there, in every suite, so nothing else is made a
-// string.
-func (d *Decoder) readSuiteProperties() error {
-	depth := len(d.stack)
-	lx := d.lx
-	for {
-		if err := d.token(); err != nil {
-			return err
-		}
-		switch lx.kind {
-		case tokEnd:
-			if len(d.stack) < depth {
-				return nil
-			}
-		case tokStart:
-			if d.javaVersion == "" && string(lx.local) == "property" {
-				if n, _ := lx.attr("name"); string(n) == "java.version" {
-					v, _ := lx.attr("value")
-					d.javaVersion = strings.TrimSpace(string(v))
-				}
-			}
-			if err := d.skip(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
 // JavaVersion returns the java.version property of the first testsuite
 // that has one (Surefire and Failsafe write the JVM's system properties
 // into each suite): the Java the tests ran on. It is "" when none was read
 // so far.
 func (d *Decoder) JavaVersion() string { return d.javaVersion }
 
-func (d *Decoder) readProperties() error {
+// readProperties reads a testcase's <properties> into d.tc, or, when suite
+// is true, a testsuite's, of which it keeps only the first java.version
+// (see JavaVersion): Surefire writes every system property of the JVM
+// there, in every suite, so nothing else is made a string.
+func (d *Decoder) readProperties(suite bool) error {
 	depth := len(d.stack)
 	lx := d.lx
 	for {
@@ -804,7 +778,13 @@ func (d *Decoder) readProperties() error {
 				return nil
 			}
 		case tokStart:
-			if string(lx.local) != "property" {
+			if string(lx.local) != "property" || suite {
+				if suite && d.javaVersion == "" && string(lx.local) == "property" {
+					if n, _ := lx.attr("name"); string(n) == "java.version" {
+						v, _ := lx.attr("value")
+						d.javaVersion = strings.TrimSpace(string(v))
+					}
+				}
 				if err := d.skip(); err != nil {
 					return err
 				}
