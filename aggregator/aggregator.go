@@ -160,6 +160,9 @@ type CreateOptions struct {
 	// AuthKeyHash is the hex SHA-256 of the result's auth key (pony-build's
 	// auth_key, later the update token of an incremental run).
 	AuthKeyHash string
+	// Axes are the client_info keys that make environments (Options.Axes):
+	// the store derives the result's environment with NewEnv(ci, Axes...).
+	Axes []string
 }
 
 // Store is what the Service needs from storage. Every method honours ctx.

@@ -1,6 +1,7 @@
 package aggregator
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -8,9 +9,85 @@ import (
 )
 
 // NewEnv returns the environment a bag's client_info describes, its tags
-// sorted and deduplicated.
-func NewEnv(ci pony.ClientInfo) Env {
-	return Env{Package: ci.Package, Host: ci.Host, Arch: ci.Arch, Runtime: ci.Runtime, Tags: normTags(ci.Tags)}
+// sorted and deduplicated. Each of axes (client_info keys the server names
+// as axes: see ParseAxisKeys) that the client_info holds adds the tag
+// NAME=VALUE, so that results differing in that key are environments of
+// their own: with the axis db, {"db": "pg"} and {"db": "mysql"} on one
+// host are two environments, tagged db=pg and db=mysql.
+func NewEnv(ci pony.ClientInfo, axes ...string) Env {
+	tags := ci.Tags
+	if len(axes) > 0 {
+		tags = append([]string(nil), ci.Tags...)
+		for _, name := range axes {
+			if v := clientInfoValue(&ci, name); strings.TrimSpace(v) != "" {
+				tags = append(tags, KeyTag(name, v))
+			}
+		}
+	}
+	return Env{Package: ci.Package, Host: ci.Host, Arch: ci.Arch, Runtime: ci.Runtime, Tags: normTags(tags)}
+}
+
+// maxAxisKeys caps the client_info keys named as axes; maxAxisValue caps
+// the text of a value in an axis tag.
+const (
+	maxAxisKeys  = 8
+	maxAxisValue = 200
+)
+
+// KeyTag is the tag a client_info key named as an axis adds to an
+// environment: NAME=VALUE, the value on one line and capped.
+func KeyTag(name, value string) string {
+	value = strings.Join(strings.Fields(value), " ")
+	if len(value) > maxAxisValue {
+		value = strings.ToValidUTF8(value[:maxAxisValue], "")
+	}
+	return name + "=" + value
+}
+
+// axisTagValue returns the value of the axis tag of name among tags.
+func axisTagValue(tags []string, name string) (string, bool) {
+	for _, t := range tags {
+		if v, ok := strings.CutPrefix(t, name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// ParseAxisKeys reads a comma-separated list of client_info keys to make
+// axes of environments (pony-server --axes): each a JSON key of client_info
+// that is not already part of one (package, host, arch, runtime, tags) nor
+// changes with every build (commit, branch, build_url, success, duration),
+// made of letters, digits, '_', '-' and '.', at most 64 bytes; at most 8.
+func ParseAxisKeys(list string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		switch name {
+		case "package", "host", "arch", "runtime", "tags":
+			return nil, fmt.Errorf("axis key %q: already part of every environment", name)
+		case "commit", "branch", "build_url", "success", "duration":
+			return nil, fmt.Errorf("axis key %q: it changes with every build, so every result would be an environment of its own", name)
+		}
+		if len(name) > 64 || strings.IndexFunc(name, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
+		}) >= 0 {
+			return nil, fmt.Errorf("axis key %q: want letters, digits, '_', '-' and '.', at most 64 bytes", name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("axis key %q named twice", name)
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	if len(out) > maxAxisKeys {
+		return nil, fmt.Errorf("%d axis keys, over the limit of %d", len(out), maxAxisKeys)
+	}
+	return out, nil
 }
 
 func normTags(tags []string) []string {

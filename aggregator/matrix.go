@@ -50,8 +50,10 @@ const maxAxes = 8
 // ParseAxes reads a comma-separated list of axes: runtime, arch, host,
 // package, tags (every tag, joined with ","), tag:GLOB (the tags matching
 // the path.Match glob, joined with ",") and key:NAME (the client_info key
-// NAME of the environment's latest result: a known field by its JSON name,
-// else the raw value, unquoted when a JSON string). An empty list means
+// NAME: the environment's own value when the server makes NAME an axis of
+// environments, see NewEnv; else that of the environment's latest result:
+// a known field by its JSON name, else the raw value, unquoted when a JSON
+// string). An empty list means
 // DefaultCols. Unknown or repeated axes and bad globs are errors.
 func ParseAxes(cols string) ([]Axis, error) {
 	if strings.TrimSpace(cols) == "" {
@@ -121,6 +123,10 @@ func project(e *EnvInfo, a Axis) string {
 		}
 		return strings.Join(m, ",")
 	case AxisKey:
+		// A key the server makes an axis is in the environment itself.
+		if v, ok := axisTagValue(e.Env.Tags, a.Arg); ok {
+			return v
+		}
 		return clientInfoValue(&e.ClientInfo, a.Arg)
 	}
 	return ""

@@ -103,7 +103,7 @@ func (s *Service) OpenRun(ctx context.Context, bag *pony.Bag, opts RunOptions) (
 		steps = []pony.Step{}
 	}
 	rec := RunRecord{
-		Run: Run{Key: NewResultKey(), State: RunRunning, Env: NewEnv(bag.ClientInfo),
+		Run: Run{Key: NewResultKey(), State: RunRunning, Env: s.EnvOf(bag.ClientInfo),
 			Bag: &pony.Bag{ClientInfo: bag.ClientInfo, Steps: steps}, Started: now, Updated: now, ClientIP: opts.ClientIP},
 		IdempotencyKey: opts.IdempotencyKey, UpdateTokenHash: HashToken(token),
 	}
@@ -216,7 +216,7 @@ func (s *Service) FinishRun(ctx context.Context, key, updateToken string, bag *p
 func (s *Service) completeRun(ctx context.Context, rec RunRecord, bag *pony.Bag, clientIP string) (IngestResult, error) {
 	if rec.State == RunComplete {
 		// Nothing to merge: the store answers with the stored receipt.
-		r, existed, err := s.store.CompleteRun(ctx, rec.Key, &pony.Bag{ClientInfo: rec.Bag.ClientInfo, Receipt: &pony.Receipt{ResultKey: rec.Key, Time: s.opts.Now().UTC()}}, CreateOptions{IdempotencyKey: rec.IdempotencyKey})
+		r, existed, err := s.store.CompleteRun(ctx, rec.Key, &pony.Bag{ClientInfo: rec.Bag.ClientInfo, Receipt: &pony.Receipt{ResultKey: rec.Key, Time: s.opts.Now().UTC()}}, CreateOptions{IdempotencyKey: rec.IdempotencyKey, Axes: s.opts.Axes})
 		if err != nil {
 			return IngestResult{}, fmt.Errorf("complete run: %w", err)
 		}
@@ -240,7 +240,7 @@ func (s *Service) completeRun(ctx context.Context, rec RunRecord, bag *pony.Bag,
 	bag.Receipt = &pony.Receipt{ResultKey: rec.Key, Time: s.opts.Now().UTC(), ClientIP: clientIP}
 	// The result's auth key is the run's update token (pony-build's
 	// auth_key): its client already has it.
-	r, existed, err := s.store.CompleteRun(ctx, rec.Key, bag, CreateOptions{IdempotencyKey: rec.IdempotencyKey, AuthKeyHash: rec.UpdateTokenHash})
+	r, existed, err := s.store.CompleteRun(ctx, rec.Key, bag, CreateOptions{IdempotencyKey: rec.IdempotencyKey, AuthKeyHash: rec.UpdateTokenHash, Axes: s.opts.Axes})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("complete run: %w", err)
 	}

@@ -32,6 +32,9 @@ type Options struct {
 	// RunTimeout is how long an incremental run may go without a word from
 	// its client before ReapRuns closes it as abandoned (default 10 min).
 	RunTimeout time.Duration
+	// Axes are client_info keys that make environments of their own, as
+	// the tagset's fields do (see NewEnv and ParseAxisKeys); none by default.
+	Axes []string
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 }
@@ -65,6 +68,10 @@ func New(store Store, opts Options) *Service {
 	}
 	return &Service{store: store, opts: opts}
 }
+
+// EnvOf returns the environment a client_info describes, with the
+// Service's axes (Options.Axes).
+func (s *Service) EnvOf(ci pony.ClientInfo) Env { return NewEnv(ci, s.opts.Axes...) }
 
 // Limits returns the caps the Service applies.
 func (s *Service) Limits() pony.Limits { return s.opts.Limits }
@@ -118,7 +125,7 @@ func (s *Service) Ingest(ctx context.Context, bag *pony.Bag, opts IngestOptions)
 	}
 	bag.Receipt = &pony.Receipt{ResultKey: NewResultKey(), Time: s.opts.Now().UTC(), ClientIP: opts.ClientIP}
 	authKey := newSecret("auth_")
-	rec, existed, err := s.store.CreateResult(ctx, bag, CreateOptions{IdempotencyKey: opts.IdempotencyKey, AuthKeyHash: HashToken(authKey)})
+	rec, existed, err := s.store.CreateResult(ctx, bag, CreateOptions{IdempotencyKey: opts.IdempotencyKey, AuthKeyHash: HashToken(authKey), Axes: s.opts.Axes})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("store result: %w", err)
 	}

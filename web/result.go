@@ -89,7 +89,7 @@ func (h *Handler) resultPage(c *gin.Context) {
 // newResultPage lays out a bag, complete or not: its client_info, steps,
 // failures first and slowest tests.
 func (h *Handler) newResultPage(key string, bag *pony.Bag) *resultPage {
-	p := &resultPage{Key: key, Bag: bag, Env: aggregator.NewEnv(bag.ClientInfo), Totals: bag.Totals()}
+	p := &resultPage{Key: key, Bag: bag, Env: h.sb.EnvOf(bag.ClientInfo), Totals: bag.Totals()}
 	p.base = base{Title: []string{bag.ClientInfo.Package, "result", envLabel(p.Env)}, Pkg: bag.ClientInfo.Package, Feed: pkgURL(bag.ClientInfo.Package) + "/feed.atom"}
 	p.Success = bag.Success()
 	p.Duration = bag.Duration()

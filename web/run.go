@@ -111,7 +111,7 @@ func (h *Handler) runPage(c *gin.Context, r aggregator.Run) {
 	p.Run = rv
 	p.Env = r.Env
 	if p.Env.Package == "" {
-		p.Env = aggregator.NewEnv(bag.ClientInfo)
+		p.Env = h.sb.EnvOf(bag.ClientInfo)
 	}
 	p.base.Title = []string{bag.ClientInfo.Package, string(r.State), envLabel(p.Env)}
 	p.base.Scripts = []string{"live.js"}

@@ -48,6 +48,9 @@ type Scoreboard interface {
 	// when it is complete: then Result has it); Runs a package's.
 	Run(ctx context.Context, key string) (aggregator.Run, error)
 	Runs(ctx context.Context, pkg string) ([]aggregator.Run, error)
+	// EnvOf is the environment a result's client_info describes, with the
+	// server's axes.
+	EnvOf(ci pony.ClientInfo) aggregator.Env
 }
 
 // Options configure the pages.

@@ -121,7 +121,7 @@ func (s *Store) createResultTx(tx *gorm.DB, nr *newResult) (*pony.Receipt, error
 	if err := tx.Create(row).Error; err != nil {
 		return nil, err
 	}
-	ids, err := s.createChildren(tx, row, nr.bag)
+	ids, err := s.createChildren(tx, row, nr.bag, opts.Axes)
 	if err != nil || s.skipUpkeep {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func newResultRow(bag *pony.Bag, rec pony.Receipt, opts aggregator.CreateOptions
 	if err != nil {
 		return nil, fmt.Errorf("client_info: %w", err)
 	}
-	env := aggregator.NewEnv(ci)
+	env := aggregator.NewEnv(ci, opts.Axes...)
 	t := bag.Totals()
 	row := &resultRow{
 		ResultKey: rec.ResultKey, AuthKeyHash: opts.AuthKeyHash,
@@ -203,8 +203,8 @@ func newResultRow(bag *pony.Bag, rec pony.Receipt, opts aggregator.CreateOptions
 
 // createChildren inserts what hangs off a new results row, and returns the
 // ids of the bag's tests.
-func (s *Store) createChildren(tx *gorm.DB, row *resultRow, bag *pony.Bag) (map[identity]int64, error) {
-	env := aggregator.NewEnv(bag.ClientInfo)
+func (s *Store) createChildren(tx *gorm.DB, row *resultRow, bag *pony.Bag, axes []string) (map[identity]int64, error) {
+	env := aggregator.NewEnv(bag.ClientInfo, axes...)
 	if len(env.Tags) > 0 {
 		tags := make([]resultTagRow, len(env.Tags))
 		for i, t := range env.Tags {

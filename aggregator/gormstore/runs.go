@@ -73,7 +73,11 @@ func (s *Store) CreateRun(ctx context.Context, r aggregator.RunRecord) (aggregat
 	if err != nil {
 		return aggregator.RunRecord{}, false, fmt.Errorf("store run: client_info: %w", err)
 	}
-	env := aggregator.NewEnv(r.Bag.ClientInfo)
+	// The Service derived the run's environment, with its axes.
+	env := r.Env
+	if env.Package == "" {
+		env = aggregator.NewEnv(r.Bag.ClientInfo)
+	}
 	row := runRow{
 		ResultKey: r.Key, IdempotencyKey: r.IdempotencyKey, UpdateTokenHash: r.UpdateTokenHash,
 		Package: env.Package, Host: env.Host, Arch: env.Arch, Runtime: env.Runtime, EnvKey: envKey(env), Tags: tagsJSON(env.Tags),

@@ -460,7 +460,7 @@ func TestMigrationBackfillsStates(t *testing.T) {
 				if err := tx.Omit("Changes", "Infra").Create(row).Error; err != nil {
 					return err
 				}
-				_, err := old.createChildren(tx, row, bag)
+				_, err := old.createChildren(tx, row, bag, nil)
 				return err
 			})
 			if err != nil {

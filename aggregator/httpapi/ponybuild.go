@@ -238,7 +238,7 @@ func (s *Server) xCheckShouldBuild(r *xmlrpcRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := aggregator.BuildRequest{Env: aggregator.NewEnv(info), Reserve: true}
+	req := aggregator.BuildRequest{Env: s.svc.EnvOf(info), Reserve: true}
 	if len(r.params) > 1 {
 		if req.Reserve, err = xmlrpcBool("reserve_build", r.params[1]); err != nil {
 			return nil, badParams("check_should_build: %v", err)

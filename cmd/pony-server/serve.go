@@ -46,6 +46,9 @@ type Config struct {
 	// RunTimeout is how long an incremental run may go without a word from
 	// its client before it is closed as abandoned.
 	RunTimeout time.Duration
+	// Axes are the client_info keys that make environments of their own
+	// (aggregator.Options.Axes).
+	Axes []string
 }
 
 // DefaultConfig is the configuration with no flag and no environment.
@@ -114,11 +117,17 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&c.ExpectedFile, "expected", c.ExpectedFile, "JSON `file` of the environments each package expects results from, e.g. {\"PKG\": [{\"name\": \"linux\", \"match\": {\"host\": \"ci-1\", \"tags\": [\"nightly\"]}, \"interval\": \"24h\"}]} (env PONY_EXPECTED)")
 	fs.DurationVar(&c.RunTimeout, "run-timeout", c.RunTimeout, "how long an incremental run may go without a word from its client before it is closed as abandoned (shown as incomplete)")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "absolute `URL` people reach the server at, for the links in the Atom/RSS feeds (default: the listening address; env PONY_BASE_URL)")
+	axes := fs.String("axes", m.Getenv("PONY_AXES"), "comma-separated client_info `keys` that make environments of their own besides host, arch, runtime and tags, e.g. db,python: results that differ in one are told apart, each tagged KEY=VALUE (env PONY_AXES)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `IPs or CIDRs` of load balancers whose X-Forwarded-For gives the client IP")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c.DB, c.MaxBody = *db, int64(maxBody)
+	axisKeys, err := aggregator.ParseAxisKeys(*axes)
+	if err != nil {
+		return fmt.Errorf("--axes: %w", err)
+	}
+	c.Axes = axisKeys
 	for _, p := range strings.Split(*proxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			c.TrustedProxies = append(c.TrustedProxies, p)
@@ -183,7 +192,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Store, err = openStore(ctx, m.Config.DB, !m.Config.NoMigrate, logger); err != nil {
 		return err
 	}
-	m.Service = aggregator.New(m.Store, aggregator.Options{StaleAfter: m.Config.StaleAfter, PrivateReads: m.Config.PrivateReads, RunTimeout: m.Config.RunTimeout})
+	m.Service = aggregator.New(m.Store, aggregator.Options{StaleAfter: m.Config.StaleAfter, PrivateReads: m.Config.PrivateReads, RunTimeout: m.Config.RunTimeout, Axes: m.Config.Axes})
 	open, err := m.Service.Open(ctx)
 	if err != nil {
 		return fmt.Errorf("count tokens: %w", err)
