@@ -207,7 +207,9 @@ func (h *Handler) matrixCell(cell aggregator.Cell) matrixCell {
 		mc.Class += " o"
 	}
 	if cell.Infra {
-		t.WriteString(" (infrastructure failure)")
+		// Shown, not only told in the title: such a verdict is not scored.
+		t.WriteString(" (infrastructure failure: most tests of the result failed; not scored)")
+		mc.N += "⚠"
 	}
 	mc.Title = t.String()
 	if cell.ResultKey != "" {
