@@ -121,6 +121,18 @@ type suite struct {
 	tests     int
 	testcases int  // testcases inside, nested suites included
 	reported  bool // a suite-level entry was made already
+	// repeats is set when a testcase met again in this suite is a rerun
+	// of the first (see repeatsAreReruns), inherited by nested suites.
+	repeats bool
+}
+
+// repeatsAreReruns reports whether a suite property says that a testcase
+// met again is a rerun: go.version, which the Go tools that write a
+// testcase per run (gotestsum after --rerun-fails or go test -count=N,
+// go-junit-report) put in every suite, and pony.repeats=attempts, which
+// WriteBag puts in a suite where it wrote a test as several testcases.
+func repeatsAreReruns(name, value []byte) bool {
+	return string(name) == "go.version" || string(name) == "pony.repeats" && string(value) == "attempts"
 }
 
 // NewDecoder returns a Decoder reading r.
@@ -300,6 +312,9 @@ func (d *Decoder) advance() error {
 			case "testsuite":
 				d.counts.Suites++
 				s := suite{name: lx.attrString("name")}
+				if len(d.suites) > 0 {
+					s.repeats = d.suites[len(d.suites)-1].repeats
+				}
 				s.tests = lx.attrInt("tests")
 				s.failures = lx.attrInt("failures")
 				s.errors = lx.attrInt("errors")
@@ -501,15 +516,40 @@ func (d *Decoder) queueSuiteEntry(st pony.Status, msg, out string) {
 }
 
 func (d *Decoder) attempt(k pony.TestKey) int {
-	var h maphash.Hash
-	h.SetSeed(d.seed)
-	h.WriteString(k.Suite)
-	h.WriteByte(0)
-	h.WriteString(k.Name)
-	sum := h.Sum64()
+	sum := d.keyHash(k.Suite, k.Name)
 	n := d.attempts[sum] + 1
 	d.attempts[sum] = n
 	return int(n)
+}
+
+func (d *Decoder) keyHash(suite, name string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(d.seed)
+	h.WriteString(suite)
+	h.WriteByte(0)
+	h.WriteString(name)
+	return h.Sum64()
+}
+
+// seen reports whether a test of key k has an entry already.
+func (d *Decoder) seen(k pony.TestKey) bool { return d.attempts[d.keyHash(k.Suite, k.Name)] > 0 }
+
+// repeats reports whether the current suite takes a testcase met again
+// as a rerun.
+func (d *Decoder) repeats() bool {
+	n := len(d.suites)
+	return n > 0 && d.suites[n-1].repeats
+}
+
+// unusedName returns name with " #2", " #3"… appended, the first that no
+// test of suite has.
+func (d *Decoder) unusedName(suite, name string) string {
+	for n := 2; ; n++ {
+		c := name + " #" + strconv.Itoa(n)
+		if d.attempts[d.keyHash(suite, c)] == 0 {
+			return c
+		}
+	}
 }
 
 func (d *Decoder) endSuite() {
@@ -779,10 +819,14 @@ func (d *Decoder) readProperties(suite bool) error {
 			}
 		case tokStart:
 			if string(lx.local) != "property" || suite {
-				if suite && d.javaVersion == "" && string(lx.local) == "property" {
-					if n, _ := lx.attr("name"); string(n) == "java.version" {
-						v, _ := lx.attr("value")
+				if suite && string(lx.local) == "property" && len(d.suites) > 0 {
+					n, _ := lx.attr("name")
+					v, _ := lx.attr("value")
+					if d.javaVersion == "" && string(n) == "java.version" {
 						d.javaVersion = strings.TrimSpace(string(v))
+					}
+					if repeatsAreReruns(n, v) {
+						d.suites[len(d.suites)-1].repeats = true
 					}
 				}
 				if err := d.skip(); err != nil {
@@ -903,6 +947,13 @@ func (d *Decoder) finishTestcase(a *tcAttrs) {
 	d.counts.count(d.finalStatus(main.Status))
 	if n := len(d.suites); n > 0 {
 		d.suites[n-1].testcases++
+	}
+	if d.seen(main.Key()) && !d.repeats() {
+		// The same name again, in a report that does not write reruns as
+		// testcases: another test (jest's same-named tests, xUnit's theory
+		// rows), named as TAP's duplicates are, lest a failure be taken
+		// for a retried flake.
+		main.Name = d.unusedName(main.Suite, main.Name)
 	}
 	k := main.Key()
 	for _, r := range tc.flaky {

@@ -108,11 +108,33 @@ func TestDecoderMapping(t *testing.T) {
 			},
 		},
 		{
-			name: "a repeated testcase is a rerun (Gradle without mergeReruns)",
-			in:   `<testsuite name="s"><testcase name="t" classname="C"><failure message="x"/></testcase><testcase name="t" classname="C"/></testsuite>`,
+			// jest's same-named tests, xUnit's theory rows: taking the pass
+			// for a rerun would hide the failure.
+			name: "a repeated testcase is another test of that name",
+			in:   `<testsuite name="s" failures="1"><testcase name="t" classname="C"><failure message="x"/></testcase><testcase name="t" classname="C"/><testcase name="t #2" classname="C"/><testcase name="t" classname="C"/></testsuite>`,
 			want: []pony.TestResult{
 				{Suite: "C", Name: "t", Status: pony.StatusFail, Attempt: 1, Message: "x"},
-				{Suite: "C", Name: "t", Status: pony.StatusPass, Attempt: 2},
+				{Suite: "C", Name: "t #2", Status: pony.StatusPass, Attempt: 1},
+				{Suite: "C", Name: "t #2 #2", Status: pony.StatusPass, Attempt: 1},
+				{Suite: "C", Name: "t #3", Status: pony.StatusPass, Attempt: 1},
+			},
+		},
+		{
+			name: "a repeated testcase is a rerun where the Go tools wrote it (gotestsum --rerun-fails, go test -count=N)",
+			in:   `<testsuites><testsuite name="p"><properties><property name="go.version" value="go1.22.4 linux/amd64"></property></properties><testcase name="TestA" classname="p"><failure message="Failed"/></testcase><testcase name="TestA" classname="p"/></testsuite></testsuites>`,
+			want: []pony.TestResult{
+				{Suite: "p", Name: "TestA", Status: pony.StatusFail, Attempt: 1, Message: "Failed"},
+				{Suite: "p", Name: "TestA", Status: pony.StatusPass, Attempt: 2},
+			},
+		},
+		{
+			name: "a repeated testcase is a rerun where WriteBag says so, in that suite only",
+			in:   `<testsuites><testsuite name="p"><properties><property name="pony.repeats" value="attempts"></property></properties><testcase name="a" classname="p"/><testcase name="a" classname="p"><failure/></testcase></testsuite><testsuite name="q"><testcase name="b" classname="q"/><testcase name="b" classname="q"/></testsuite></testsuites>`,
+			want: []pony.TestResult{
+				{Suite: "p", Name: "a", Status: pony.StatusPass, Attempt: 1},
+				{Suite: "p", Name: "a", Status: pony.StatusFail, Attempt: 2},
+				{Suite: "q", Name: "b", Status: pony.StatusPass, Attempt: 1},
+				{Suite: "q", Name: "b #2", Status: pony.StatusPass, Attempt: 1},
 			},
 		},
 		{

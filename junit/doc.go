@@ -65,9 +65,17 @@
 //     its output is its <stackTrace>, <system-out> and <system-err>; its
 //     duration its own time attribute, when present. The testcase's time
 //     goes on the entry of its own verdict.
-//   - A testcase met again in the same report (same suite and name: Gradle
-//     without mergeReruns, gotestsum after go test -count=N) is a rerun:
-//     its entries continue the attempt numbers of the first.
+//   - A testcase met again in the same suite (same suite and name) is a
+//     rerun, its entries continuing the attempt numbers of the first, only
+//     where the report says it writes reruns so: a suite with a go.version
+//     property (gotestsum after --rerun-fails or go test -count=N,
+//     go-junit-report) or pony.repeats=attempts (WriteBag). Anywhere else it
+//     is another test of the same name (jest's same-named tests, xUnit's
+//     theory rows), named as TAP's duplicates are: " #2", " #3"…, the first
+//     not taken; taking it for a rerun would turn a failure followed by a
+//     pass into a retried flake. (Gradle without mergeReruns writes reruns
+//     so too, and cannot be told apart: set reports.junitXml.mergeReruns so
+//     that they come as <flakyFailure> elements.)
 //   - Suite output: the <system-out> and <system-err> of a <testsuite> go to
 //     the step's output and errout (Decoder.SuiteOutput, SuiteErrout), each
 //     block headed by the suite's name, capped by Options.StepOutputCap with
@@ -83,7 +91,9 @@
 //     byte offset; the caller marks the step Incomplete.
 //
 // WriteBag writes one <testsuite> per step and suite, each test's attempts
-// as one <testcase>: failed attempts before a final pass as
+// as one <testcase> where Surefire's elements can hold them (a test whose
+// attempts alternate takes several, and its suite the property
+// pony.repeats=attempts): failed attempts before a final pass as
 // <flakyFailure>/<flakyError>, a failing verdict as <failure>/<error> with
 // later failed attempts as <rerunFailure>/<rerunError>, skip as <skipped>,
 // xfail as <skipped type="pytest.xfail">, xpass as a pass with the property

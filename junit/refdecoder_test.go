@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/pony-build/pony"
@@ -200,6 +201,9 @@ func (d *refDecoder) advance() error {
 			case "testsuite":
 				d.counts.Suites++
 				s := suite{name: refAttr(t.Attr, "name")}
+				if len(d.suites) > 0 {
+					s.repeats = d.suites[len(d.suites)-1].repeats
+				}
 				s.tests = atoi(refAttr(t.Attr, "tests"))
 				s.failures = atoi(refAttr(t.Attr, "failures"))
 				s.errors = atoi(refAttr(t.Attr, "errors"))
@@ -233,7 +237,13 @@ func (d *refDecoder) advance() error {
 					return err
 				}
 			case "properties":
-				if err := d.skip(); err != nil {
+				if parent != "testsuite" {
+					if err := d.skip(); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := d.readSuiteProperties(); err != nil {
 					return err
 				}
 			}
@@ -338,13 +348,17 @@ func (d *refDecoder) queueSuiteEntry(st pony.Status, msg, out string) {
 	d.pending = append(d.pending, t)
 }
 
-func (d *refDecoder) attempt(k pony.TestKey) int {
+func (d *refDecoder) hashKey(k pony.TestKey) uint64 {
 	var h maphash.Hash
 	h.SetSeed(d.seed)
 	h.WriteString(k.Suite)
 	h.WriteByte(0)
 	h.WriteString(k.Name)
-	sum := h.Sum64()
+	return h.Sum64()
+}
+
+func (d *refDecoder) attempt(k pony.TestKey) int {
+	sum := d.hashKey(k)
 	n := d.attempts[sum] + 1
 	d.attempts[sum] = n
 	return int(n)
@@ -517,6 +531,35 @@ func (d *refDecoder) readRerun(start xml.StartElement) (refRerun, error) {
 	}
 }
 
+// readSuiteProperties reads a testsuite's properties for what the
+// decoder takes from them: java.version, and whether a testcase met again
+// is a rerun (go.version, pony.repeats=attempts).
+func (d *refDecoder) readSuiteProperties() error {
+	depth := len(d.stack)
+	for {
+		tok, err := d.token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			if len(d.stack) < depth {
+				return nil
+			}
+		case xml.StartElement:
+			if t.Name.Local == "property" {
+				name, value := refAttr(t.Attr, "name"), refAttr(t.Attr, "value")
+				if name == "go.version" || name == "pony.repeats" && value == "attempts" {
+					d.suites[len(d.suites)-1].repeats = true
+				}
+			}
+			if err := d.skip(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 func (d *refDecoder) readProperties() error {
 	depth := len(d.stack)
 	for {
@@ -657,6 +700,15 @@ func (d *refDecoder) finishTestcase(start xml.StartElement) {
 	d.counts.count(d.finalStatus(main.Status))
 	if n := len(d.suites); n > 0 {
 		d.suites[n-1].testcases++
+	}
+	if d.attempts[d.hashKey(main.Key())] > 0 && (len(d.suites) == 0 || !d.suites[len(d.suites)-1].repeats) {
+		base := main.Name
+		for n := 2; ; n++ {
+			main.Name = base + " #" + strconv.Itoa(n)
+			if d.attempts[d.hashKey(main.Key())] == 0 {
+				break
+			}
+		}
 	}
 	k := main.Key()
 	for _, r := range tc.flaky {

@@ -103,6 +103,14 @@ func writeStep(x *xmlWriter, s *pony.Step) {
 		x.attr("time", seconds3(secs))
 		x.raw(">\n")
 		for _, g := range groups {
+			if len(g.attempts) > 1 {
+				// A test may take several testcases (see writeTestcases):
+				// say they are its attempts, not tests of the same name.
+				x.raw("    <properties>\n      <property name=\"pony.repeats\" value=\"attempts\"></property>\n    </properties>\n")
+				break
+			}
+		}
+		for _, g := range groups {
 			writeTestcases(x, g)
 		}
 		if si == len(suites)-1 {
