@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 // setProcessGroup starts the command in a process group of its own, so that
@@ -15,10 +17,11 @@ import (
 // read it, and the terminal's ^C reaches the foreground group anyway. It
 // reports whether the command has its own group.
 func setProcessGroup(cmd *exec.Cmd, stdin io.Reader) bool {
-	if f, ok := stdin.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return false
-		}
+	// A terminal, not any character device: stdin is /dev/null under cron,
+	// nohup, docker run without -t, or exec.Cmd's default, and the command
+	// must have its group then.
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return false
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return true
