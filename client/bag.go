@@ -21,7 +21,8 @@ import (
 const Stdin = "-"
 
 // ExpandArgs expands every argument holding a glob character (*, ? or [)
-// with filepath.Glob, keeping the others as given. A pattern that matches
+// with filepath.Glob, or GlobFiles when it holds `**` (any number of
+// directories), keeping the others as given. A pattern that matches
 // nothing, or is malformed, is an error naming it. A file named twice is
 // read once.
 func ExpandArgs(args []string) ([]string, error) {
@@ -38,7 +39,15 @@ func ExpandArgs(args []string) ([]string, error) {
 			add(a)
 			continue
 		}
-		matches, err := filepath.Glob(a)
+		var matches []string
+		var err error
+		if strings.Contains(a, "**") {
+			// `**` matches any number of directories, as in run's --junit
+			// (filepath.Glob would take it for one).
+			matches, err = GlobFiles("", a)
+		} else {
+			matches, err = filepath.Glob(a)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("bad pattern %q: %w", a, err)
 		}

@@ -27,7 +27,10 @@ func fixtures(t testing.TB) string {
 
 func TestExpandArgs(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []string{"a.xml", "b.xml", "c.json", "[x].tap"} {
+	for _, n := range []string{"a.xml", "b.xml", "c.json", "[x].tap", "build/test-results/test/TEST-x.xml", "build/test-results/it/deep/TEST-y.xml", "build/z.xml"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -44,6 +47,9 @@ func TestExpandArgs(t *testing.T) {
 		{"duplicates read once", []string{j("a.xml"), j("*.xml"), j("?.xml")}, []string{j("a.xml"), j("b.xml")}, ""},
 		{"no match names the pattern", []string{j("*.trx")}, nil, `pattern "` + j("*.trx") + `" matches no file`},
 		{"malformed pattern", []string{j("[")}, nil, "bad pattern"},
+		{"** spans directories", []string{j("build/**/TEST-*.xml")}, []string{j("build/test-results/it/deep/TEST-y.xml"), j("build/test-results/test/TEST-x.xml")}, ""},
+		{"** spans none too", []string{j("**/z.xml")}, []string{j("build/z.xml")}, ""},
+		{"** with no match names the pattern", []string{j("build/**/*.trx")}, nil, "matches no file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ExpandArgs(tc.args)

@@ -61,6 +61,8 @@ func TestExitCodes(t *testing.T) {
 		{"missing file", []string{"parse", "testdata/pass.json", "testdata/missing.json"}, 2, "testdata/missing.json: no such file or directory"},
 		{"not a report", []string{"send", "testdata/generate.sh"}, 2, "testdata/generate.sh: unrecognised report format"},
 		{"named format does not fit", []string{"junit", "--dry-run", "testdata/pass.json"}, 2, "testdata/pass.json"},
+		{"gotest on what is not go test -json", []string{"gotest", "--dry-run", "testdata/generate.sh"}, 2, "not go test -json output; nothing was sent"},
+		{"** globs recurse", []string{"parse", "testdata/**/pass.json"}, 0, "5 tests: 4 pass, 1 skip"},
 		{"glob matches nothing", []string{"send", "testdata/*.trx"}, 2, `pattern "testdata/*.trx" matches no file`},
 		{"bad flag", []string{"send", "--colour", "testdata/pass.json"}, 2, "flag provided but not defined: -colour"},
 		{"bad server", []string{"send", "--server", "localhost:8080", "testdata/pass.json"}, 2, `--server "localhost:8080": want an http:// or https:// URL`},

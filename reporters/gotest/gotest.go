@@ -759,7 +759,7 @@ func (p *parser) finish() (*pony.Step, error) {
 	}
 	if p.events == 0 && len(p.step.Tests) == 0 {
 		p.step.Incomplete = true
-		err := &pony.InputError{File: p.cfg.File, Line: p.line, Err: errNoEvents}
+		err := &pony.InputError{File: p.cfg.File, Line: p.line, Err: ErrNoEvents}
 		if p.inErr != nil {
 			err = p.inErr
 		}
@@ -771,7 +771,9 @@ func (p *parser) finish() (*pony.Step, error) {
 	return p.step, nil
 }
 
-var errNoEvents = errors.New("no go test -json events found")
+// ErrNoEvents is the error (wrapped in a *pony.InputError) of an input that
+// holds no go test -json event at all: not go test -json output.
+var ErrNoEvents = errors.New("no go test -json events found: not go test -json output")
 
 // message is what describe finds in a test's output.
 type message struct {
