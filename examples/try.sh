@@ -8,7 +8,8 @@
 #   bash examples/try.sh node         # node --test (TAP)
 #   bash examples/try.sh maven        # Maven Surefire with reruns (JUnit XML)
 #   bash examples/try.sh steps        # pony.yaml: setup, build and test steps (the cron job's)
-#   bash examples/try.sh github-actions | gitlab-ci   # a CI job's test step, with its variables
+#   bash examples/try.sh cron         # the nightly cron job itself (cron/nightly.sh): flush, then the steps
+#   bash examples/try.sh github-actions | gitlab-ci   # each CI job's test step (Go and Python), with its variables
 #   bash examples/try.sh all          # every one of them
 #
 # With PONY_SERVER set to a server that answers, the results go there. Otherwise
@@ -101,7 +102,7 @@ example() {
     run node node pony-report run --package ponydemo-node -- node --test --test-reporter=tap test/
     ;;
   maven)
-    need mvn
+    need_maven
     local settings=()
     # Debian's packaged plugins work offline; elsewhere Maven downloads them.
     if [ -f /etc/maven/settings-debian.xml ] && [ -d /usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin ]; then
@@ -114,19 +115,32 @@ example() {
   steps)
     run steps cron pony-report run --package ponydemo-steps --config pony.yaml
     ;;
+  cron)
+    # nightly.sh as cron would start it; GIT_DIR points nowhere so that its
+    # `git pull` leaves this checkout alone (it says it is not updating).
+    run cron cron env PONY_PACKAGE=ponydemo-nightly GIT_DIR="$work/no-git" sh nightly.sh
+    ;;
   github-actions)
     # The variables GitHub's runner sets, so that client_info says what a real
-    # job would: commit, branch, build URL, job.
-    run github-actions go env GITHUB_ACTIONS=true GITHUB_SHA="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo 0000000)" \
-      GITHUB_REF=refs/heads/main GITHUB_REF_NAME=main GITHUB_REF_TYPE=branch GITHUB_SERVER_URL=https://github.com \
-      GITHUB_REPOSITORY=example/ponydemo GITHUB_RUN_ID=4242 GITHUB_RUN_ATTEMPT=1 GITHUB_JOB=test GITHUB_WORKFLOW=tests \
-      pony-report run --package ponydemo-ci --tag "$(go env GOVERSION)" -- go test ./...
+    # job would: commit, branch, build URL, job. The workflow's two jobs:
+    # Go (tests.yml's matrix, here the Go on PATH) and Python (pytest).
+    local gh=(env GITHUB_ACTIONS=true GITHUB_SHA="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo 0000000)"
+      GITHUB_REF=refs/heads/main GITHUB_REF_NAME=main GITHUB_REF_TYPE=branch GITHUB_SERVER_URL=https://github.com
+      GITHUB_REPOSITORY=example/ponydemo GITHUB_RUN_ID=4242 GITHUB_RUN_ATTEMPT=1 GITHUB_WORKFLOW=tests)
+    run "github-actions go job" go "${gh[@]}" GITHUB_JOB=go \
+      pony-report run --package ponydemo-ci --tag ci -- go test ./...
+    need pytest
+    run "github-actions python job" pytest "${gh[@]}" GITHUB_JOB=python \
+      pony-report run --package ponydemo-ci-python -- pytest --junitxml=report.xml tests
     ;;
   gitlab-ci)
-    run gitlab-ci go env GITLAB_CI=true CI_COMMIT_SHA="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo 0000000)" \
-      CI_COMMIT_REF_NAME=main CI_COMMIT_BRANCH=main CI_JOB_URL=https://gitlab.example.com/example/ponydemo/-/jobs/77 \
-      CI_JOB_NAME=test CI_PROJECT_PATH=example/ponydemo CI_PROJECT_NAME=ponydemo \
+    local gl=(env GITLAB_CI=true CI_COMMIT_SHA="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo 0000000)"
+      CI_COMMIT_REF_NAME=main CI_COMMIT_BRANCH=main CI_PROJECT_PATH=example/ponydemo CI_PROJECT_NAME=ponydemo)
+    run "gitlab-ci go job" go "${gl[@]}" CI_JOB_URL=https://gitlab.example.com/example/ponydemo/-/jobs/77 CI_JOB_NAME=go \
       pony-report run --package ponydemo-ci --tag "$(go env GOVERSION)" -- go test ./...
+    need pytest
+    run "gitlab-ci python job" pytest "${gl[@]}" CI_JOB_URL=https://gitlab.example.com/example/ponydemo/-/jobs/78 CI_JOB_NAME=python \
+      pony-report run --package ponydemo-ci-python -- pytest --junitxml=report.xml tests
     ;;
   *)
     echo "unknown example $1; see the top of $0" >&2
@@ -142,15 +156,34 @@ need() {
   fi
 }
 
+# need_maven makes sure Maven and the plugins the example needs are there:
+# on Debian, as root, it installs Debian's packaged plugins, which work
+# offline; elsewhere it needs mvn, which downloads them.
+need_maven() {
+  local plugins=/usr/share/maven-repo/org/apache/maven/plugins
+  if command -v mvn >/dev/null && { [ ! -f /etc/debian_version ] || [ -d "$plugins/maven-surefire-plugin" ]; }; then
+    return
+  fi
+  if [ -f /etc/debian_version ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    say "installing Maven and its Debian-packaged plugins (they work offline)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q maven maven-debian-helper libsurefire-java junit4 \
+      libmaven-compiler-plugin-java libmaven-resources-plugin-java >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q maven maven-debian-helper \
+        libsurefire-java junit4 libmaven-compiler-plugin-java libmaven-resources-plugin-java >/dev/null; }
+    return
+  fi
+  need mvn
+}
+
 if [ $# -ne 1 ]; then
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 
 build
 start_server
 if [ "$1" = all ]; then
-  for e in go gotestsum pytest prove node maven steps github-actions gitlab-ci; do example "$e"; done
+  for e in go gotestsum pytest prove node maven steps cron github-actions gitlab-ci; do example "$e"; done
 else
   example "$1"
 fi
