@@ -23,7 +23,9 @@ var update = flag.Bool("update", false, "rewrite the expected sections of testda
 // by hand): a comment, then "-- name --" sections:
 //
 //	query     key=value lines: rows, cols, filter, branch, now (RFC 3339),
-//	          stale (a duration), infra_min (InfraMinTests)
+//	          stale (a duration), infra_min (InfraMinTests), states (the
+//	          flaky rankings to write, space-separated state selections as
+//	          ParseStateSelection reads them; default flaky)
 //	expected  expected environments, one a line: NAME INTERVAL key=value…
 //	          (host, arch, runtime, tag)
 //	bags      one result bag a line (JSON, receipt included), folded in
@@ -253,14 +255,37 @@ func renderMatrix(m Matrix) string {
 	return b.String()
 }
 
-func renderFlaky(ft []FlakyTest, envs []EnvInfo, states []TestState, opts FlakyOptions) string {
+// renderFlaky writes, for each selection, the ranking RankTests makes: a
+// line per test (state, score, first and last flake, its environments by
+// state f/b/n/h and r recovered, when it recovered), its combined signals,
+// then a line per listed environment (its state, signals and flake span);
+// then every state's assessment, a line each, with its flips.
+func renderFlaky(t *testing.T, sels []string, envs []EnvInfo, states []TestState, opts FlakyOptions) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ranking\n")
-	for _, f := range ft {
-		fmt.Fprintf(&b, "%s :: %s %s score=%.3f first=%s last=%s\n", f.Suite, f.Name, f.State, f.Score,
-			when(f.FirstFlake), when(f.LastFlake))
-		for _, e := range f.Environments {
-			fmt.Fprintf(&b, "  in %s/%s/%s %s: %s\n", e.Env.Host, e.Env.Arch, e.Env.Runtime, e.Branch, strings.Join(e.Assessment.Signals, "; "))
+	for _, name := range sels {
+		sel, err := ParseStateSelection(name)
+		if err != nil {
+			t.Fatalf("states: %v", err)
+		}
+		fmt.Fprintf(&b, "ranking state=%s\n", sel)
+		for _, f := range RankTests(states, envs, opts, sel) {
+			c := f.EnvStates
+			fmt.Fprintf(&b, "%s :: %s %s score=%.3f first=%s last=%s envs=f%d b%d n%d h%d r%d", f.Suite, f.Name, f.State, f.Score,
+				when(f.FirstFlake), when(f.LastFlake), c.Flaky, c.Broken, c.New, c.Healthy, c.Recovered)
+			if !f.RecoveredSince.IsZero() {
+				fmt.Fprintf(&b, " recovered_since=%s", when(f.RecoveredSince))
+			}
+			fmt.Fprintf(&b, "\n  overall flip=%.2f flips=%d retry=%d dis=%d n=%d: %s\n", f.FlipRate, f.Flips, f.RetryFlakes, f.Disagreements, f.Sample,
+				strings.Join(f.Signals, "; "))
+			for _, e := range f.Environments {
+				a := e.Assessment
+				fmt.Fprintf(&b, "  in %s/%s/%s %s %s first=%s last=%s", e.Env.Host, e.Env.Arch, e.Env.Runtime, e.Branch, a.State,
+					when(a.FirstFlake), when(a.LastFlake))
+				if len(a.Signals) > 0 {
+					fmt.Fprintf(&b, ": %s", strings.Join(a.Signals, "; "))
+				}
+				b.WriteByte('\n')
+			}
 		}
 	}
 	byKey := map[string]Env{}
@@ -273,6 +298,12 @@ func renderFlaky(ft []FlakyTest, envs []EnvInfo, states []TestState, opts FlakyO
 		e := byKey[s.EnvKey]
 		fmt.Fprintf(&b, "%s :: %s @%s/%s/%s %s: %s score=%.3f flip=%.2f retry=%d dis=%d n=%d clean=%d infra_excluded=%d", s.Suite, s.Name,
 			e.Host, e.Arch, e.Runtime, s.Branch, a.State, a.Score, a.FlipRate, a.RetryFlakes, a.Disagreements, a.Sample, s.CleanRun, s.InfraExcluded)
+		if a.Flips > 0 {
+			fmt.Fprintf(&b, " flips=%d %s..%s", a.Flips, when(a.FirstFlip), when(a.LastFlip))
+		}
+		if a.Recovered {
+			fmt.Fprintf(&b, " recovered_since=%s", when(a.RecoveredSince))
+		}
 		if len(a.Signals) > 0 {
 			fmt.Fprintf(&b, " [%s]", strings.Join(a.Signals, "; "))
 		}
@@ -397,7 +428,11 @@ func runCase(t *testing.T, file string) {
 		got["matrix"] = renderMatrix(m)
 	}
 	if _, ok := get("flaky"); ok {
-		got["flaky"] = renderFlaky(RankFlaky(states, envs, FlakyOptions{}), envs, states, FlakyOptions{})
+		sels := strings.Fields(q["states"])
+		if len(sels) == 0 {
+			sels = []string{StateFlaky}
+		}
+		got["flaky"] = renderFlaky(t, sels, envs, states, FlakyOptions{})
 	}
 	if _, ok := get("changes"); ok {
 		got["changes"] = strings.Join(h.changes, "\n") + "\n"

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pony-build/pony"
@@ -73,6 +74,29 @@ type Assessment struct {
 	Disagreements int `json:"disagreements"`
 	// Sample is how many scored verdicts the window holds.
 	Sample int `json:"sample"`
+	// Flips counts the flips in the window: scored verdicts whose outcome
+	// (pass or fail) differs from the previous one's, at any sample size.
+	Flips int `json:"flips"`
+	// FirstFlip and LastFlip are the receipt times of the earliest and the
+	// latest flip in the window (see TestState.FlipTimes; zero when none,
+	// and FirstFlip the earliest known when the state was folded before
+	// flip times were kept).
+	FirstFlip time.Time `json:"first_flip,omitzero"`
+	LastFlip  time.Time `json:"last_flip,omitzero"`
+	// FirstFlake and LastFlake span the flake signals: the retry flakes and
+	// same-commit disagreements folded in at ingest (TestState.FirstFlake
+	// and LastFlake) and, when the flip rate is a signal (at or over the
+	// threshold with the minimum sample), the flips in the window.
+	FirstFlake time.Time `json:"first_flake,omitzero"`
+	LastFlake  time.Time `json:"last_flake,omitzero"`
+	// Recovered: the test had flake signals but has passed cleanly
+	// RecoverAfter times in a row since (its state is healthy).
+	// RecoveredSince is when that run of clean passes began: the first
+	// clean pass after the last failure, or the last flake signal, a pass,
+	// right before it (zero when no longer known: the verdict that ended
+	// the last bad run is older than the 64 History keeps).
+	Recovered      bool      `json:"recovered,omitempty"`
+	RecoveredSince time.Time `json:"recovered_since,omitzero"`
 	// Signals explain the verdict, one sentence each.
 	Signals []string `json:"signals"`
 }
@@ -88,7 +112,8 @@ type Assessment struct {
 //     recovered: fewer than RecoverAfter clean passes since the last
 //     failure or flake signal.
 //   - new: fewer than MinSample scored verdicts and no flake signal.
-//   - healthy: otherwise (recovered tests included; their score is 0).
+//   - healthy: otherwise (recovered tests included, marked Recovered;
+//     their score is 0).
 //
 // Score, in [0, 1], is 1 − (1 − f)(1 − r)(1 − d): f the flip rate (0 below
 // MinSample), r the share of retry flakes in the window, d = D/(D+2) for D
@@ -119,6 +144,14 @@ func assess(s *TestState, o FlakyOptions, explain bool) Assessment {
 	}
 	if a.Sample >= o.MinSample && a.Sample >= 2 {
 		a.FlipRate = float64(flips) / float64(a.Sample-1)
+	}
+	a.Flips = flips
+	if flips > 0 && len(s.FlipTimes) > 0 {
+		// The newest flip is in the window, and FlipTimes[0] is its time:
+		// the times missing from a state folded before they were kept are
+		// its oldest.
+		a.LastFlip = s.FlipTimes[0]
+		a.FirstFlip = s.FlipTimes[min(flips, len(s.FlipTimes))-1]
 	}
 	if explain {
 		a.Signals = []string{}
@@ -153,6 +186,15 @@ func assess(s *TestState, o FlakyOptions, explain bool) Assessment {
 	a.Score = 1 - (1-a.FlipRate)*(1-r)*(1-d)
 	signal := a.RetryFlakes > 0 || s.Disagreements > 0 || flipping
 	recovered := s.CleanRun >= o.RecoverAfter
+	a.FirstFlake, a.LastFlake = s.FirstFlake, s.LastFlake
+	if flipping && !a.FirstFlip.IsZero() {
+		if a.FirstFlake.IsZero() || a.FirstFlip.Before(a.FirstFlake) {
+			a.FirstFlake = a.FirstFlip
+		}
+		if a.LastFlip.After(a.LastFlake) {
+			a.LastFlake = a.LastFlip
+		}
+	}
 	switch {
 	case a.Sample >= o.BrokenAfter && hist&windowMask(o.BrokenAfter) == windowMask(o.BrokenAfter) &&
 		s.RetryFlakes&windowMask(o.BrokenAfter) == 0:
@@ -160,6 +202,7 @@ func assess(s *TestState, o FlakyOptions, explain bool) Assessment {
 		say("broken: the last %d verdicts failed", o.BrokenAfter)
 	case signal && recovered:
 		a.State, a.Score = StateHealthy, 0
+		a.Recovered, a.RecoveredSince = true, cleanSince(s)
 		say("recovered: %d clean passes since the last flake", s.CleanRun)
 	case signal:
 		a.State = StateFlaky
@@ -170,6 +213,26 @@ func assess(s *TestState, o FlakyOptions, explain bool) Assessment {
 		a.State = StateHealthy
 	}
 	return a
+}
+
+// cleanSince returns when the state's run of clean passes (CleanRun) began,
+// or zero when History no longer holds the verdict that ended the bad run
+// before it. That verdict reset CleanRun: a failure, or a pass that was a
+// flake signal. After a failure, the first clean pass flipped, and it is
+// the newest flip (FlipTimes[0]: every verdict since passed); a flake
+// signal is the last one (LastFlake).
+func cleanSince(s *TestState) time.Time {
+	n := s.CleanRun
+	if n <= 0 || n >= s.HistoryLen {
+		return time.Time{}
+	}
+	if s.History>>uint(n)&1 == 0 {
+		return s.LastFlake
+	}
+	if len(s.FlipTimes) == 0 {
+		return time.Time{}
+	}
+	return s.FlipTimes[0]
 }
 
 func shortCommit(c string) string {
@@ -192,7 +255,98 @@ func stateRank(s string) int {
 	return 0
 }
 
-// FlakyEnv is one environment (and branch) where a test flakes.
+// StateSelection picks the tests RankTests lists by the states of their
+// environments: a test is listed when at least one of its environments is
+// in a selected state, with those environments.
+type StateSelection uint8
+
+// The selections; they combine with |.
+const (
+	SelectFlaky StateSelection = 1 << iota
+	SelectBroken
+	SelectNew
+	SelectHealthy
+	// SelectRecovered picks the healthy environments that recovered (see
+	// Assessment.Recovered); SelectHealthy includes them.
+	SelectRecovered
+	// SelectAll picks every environment.
+	SelectAll = SelectFlaky | SelectBroken | SelectNew | SelectHealthy
+)
+
+// selectionNames are the names ParseStateSelection takes, in the order
+// String writes them.
+var selectionNames = []struct {
+	name string
+	sel  StateSelection
+}{
+	{StateFlaky, SelectFlaky},
+	{StateBroken, SelectBroken},
+	{StateNew, SelectNew},
+	{StateHealthy, SelectHealthy},
+	{"recovered", SelectRecovered},
+	{"all", SelectAll},
+}
+
+// ParseStateSelection reads a comma-separated list of states: flaky,
+// broken, new, healthy, recovered (the healthy tests that recovered) and
+// all. An empty list means flaky, the ranking's default. An unknown name is
+// an EInvalid error.
+func ParseStateSelection(s string) (StateSelection, error) {
+	var sel StateSelection
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		found := false
+		for _, n := range selectionNames {
+			if n.name == part {
+				sel, found = sel|n.sel, true
+			}
+		}
+		if !found {
+			return 0, Errorf(EInvalid, "state must be flaky, broken, new, healthy, recovered or all, or a comma-separated list of them, not %q", part)
+		}
+	}
+	if sel == 0 {
+		sel = SelectFlaky
+	}
+	return sel, nil
+}
+
+// String returns the selection as ParseStateSelection reads it, in
+// canonical form: "all", or the states in the order flaky, broken, new,
+// healthy, recovered (left out when healthy is there).
+func (sel StateSelection) String() string {
+	if sel&SelectAll == SelectAll {
+		return "all"
+	}
+	if sel&SelectHealthy != 0 {
+		sel &^= SelectRecovered
+	}
+	var names []string
+	for _, n := range selectionNames {
+		if n.sel != SelectAll && sel&n.sel != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// Selects reports whether an environment assessed as a is selected.
+func (sel StateSelection) Selects(a Assessment) bool {
+	switch a.State {
+	case StateFlaky:
+		return sel&SelectFlaky != 0
+	case StateBroken:
+		return sel&SelectBroken != 0
+	case StateNew:
+		return sel&SelectNew != 0
+	}
+	return sel&SelectHealthy != 0 || (a.Recovered && sel&SelectRecovered != 0)
+}
+
+// FlakyEnv is one environment (and branch) of a test, with its assessment.
 type FlakyEnv struct {
 	Env        Env         `json:"env"`
 	Branch     string      `json:"branch,omitempty"`
@@ -206,6 +360,33 @@ type FlakyEnv struct {
 	HistoryLen  int    `json:"history_len"`
 }
 
+// StateCounts counts a test's environments by state.
+type StateCounts struct {
+	Flaky   int `json:"flaky"`
+	Broken  int `json:"broken"`
+	New     int `json:"new"`
+	Healthy int `json:"healthy"`
+	// Recovered counts the healthy environments that recovered.
+	Recovered int `json:"recovered"`
+}
+
+// add counts an environment assessed as a.
+func (c *StateCounts) add(a *Assessment) {
+	switch a.State {
+	case StateFlaky:
+		c.Flaky++
+	case StateBroken:
+		c.Broken++
+	case StateNew:
+		c.New++
+	default:
+		c.Healthy++
+		if a.Recovered {
+			c.Recovered++
+		}
+	}
+}
+
 // FlakyTest is one test's flakiness over every environment.
 type FlakyTest struct {
 	Suite string `json:"suite"`
@@ -214,28 +395,89 @@ type FlakyTest struct {
 	// healthy, in that order); Score the highest.
 	State string  `json:"state"`
 	Score float64 `json:"score"`
-	// Environments lists where the test flakes, highest score first.
+	// The test's signals over every environment: FlipRate is the highest
+	// flip rate, Flips, RetryFlakes, Disagreements and Sample are the sums
+	// of the environments' (see Assessment), and Signals sum them up in
+	// words, one sentence each.
+	FlipRate      float64  `json:"flip_rate"`
+	Flips         int      `json:"flips"`
+	RetryFlakes   int      `json:"retry_flakes"`
+	Disagreements int      `json:"disagreements"`
+	Sample        int      `json:"sample"`
+	Signals       []string `json:"signals"`
+	// EnvStates counts the test's environments by state.
+	EnvStates StateCounts `json:"env_states"`
+	// RecoveredSince is the latest Assessment.RecoveredSince of the
+	// environments where the test recovered.
+	RecoveredSince time.Time `json:"recovered_since,omitzero"`
+	// Environments lists the environments in the selected states (see
+	// RankTests; where the test flakes, by default), highest score first.
 	Environments []FlakyEnv `json:"environments"`
-	// FirstFlake and LastFlake span the flake signals folded in at ingest
-	// (retry flakes and same-commit disagreements) over every environment;
-	// zero when the test flakes by its flip rate alone.
+	// FirstFlake and LastFlake span the flake signals over every
+	// environment (see Assessment.FirstFlake): the retry flakes and
+	// same-commit disagreements folded in at ingest and the flips in the
+	// window where the flip rate is a signal.
 	FirstFlake time.Time `json:"first_flake,omitzero"`
 	LastFlake  time.Time `json:"last_flake,omitzero"`
 }
 
-// RankFlaky assesses every state and returns the tests that are flaky in
-// at least one environment, by score (highest first), then suite and name.
-// States whose environment is not in envs are shown with an environment
-// holding only their key's package.
+// explain sums up the test's signals in words.
+func (t *FlakyTest) explain() {
+	t.Signals = []string{}
+	c := t.EnvStates
+	var parts []string
+	for _, p := range []struct {
+		n     int
+		state string
+	}{{c.Flaky, StateFlaky}, {c.Broken, StateBroken}, {c.New, StateNew}, {c.Healthy, StateHealthy}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s in %d", p.state, p.n))
+		}
+	}
+	envs := c.Flaky + c.Broken + c.New + c.Healthy
+	t.Signals = append(t.Signals, fmt.Sprintf("%s of %d %s", strings.Join(parts, ", "), envs, plural(envs, "environment")))
+	if c.Recovered > 0 {
+		t.Signals = append(t.Signals, fmt.Sprintf("recovered in %d %s", c.Recovered, plural(c.Recovered, "environment")))
+	}
+	if t.RetryFlakes > 0 {
+		t.Signals = append(t.Signals, fmt.Sprintf("retry flake in %d of %d verdicts", t.RetryFlakes, t.Sample))
+	}
+	if t.Disagreements > 0 {
+		t.Signals = append(t.Signals, fmt.Sprintf("%d commit(s) passed and failed", t.Disagreements))
+	}
+	if t.FlipRate > 0 {
+		t.Signals = append(t.Signals, fmt.Sprintf("flip rate up to %.2f", t.FlipRate))
+	}
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}
+
+// RankFlaky returns the tests that are flaky in at least one environment:
+// RankTests with SelectFlaky.
 func RankFlaky(states []TestState, envs []EnvInfo, opts FlakyOptions) []FlakyTest {
+	return RankTests(states, envs, opts, SelectFlaky)
+}
+
+// RankTests assesses every state and returns the tests with at least one
+// environment in a state sel selects, each with those environments, by
+// score (highest first), then state (flaky, broken, new, healthy), suite
+// and name. A test's State, Score, signals, EnvStates and flakes are over
+// all its environments, selected or not. States whose environment is not
+// in envs are shown with an environment holding only their key's package.
+func RankTests(states []TestState, envs []EnvInfo, opts FlakyOptions, sel StateSelection) []FlakyTest {
 	opts = opts.WithDefaults()
 	byKey := make(map[string]Env, len(envs))
 	for _, e := range envs {
 		byKey[e.Key] = e.Env
 	}
 	type acc struct {
-		t     FlakyTest
-		flaky bool
+		t      FlakyTest
+		listed bool
 	}
 	tests := map[[2]string]*acc{}
 	var order []*acc
@@ -248,30 +490,40 @@ func RankFlaky(states []TestState, envs []EnvInfo, opts FlakyOptions) []FlakyTes
 			tests[k] = a
 			order = append(order, a)
 		}
-		as := assess(s, opts, true)
-		if stateRank(as.State) > stateRank(a.t.State) {
-			a.t.State = as.State
+		as := assess(s, opts, false)
+		t := &a.t
+		if stateRank(as.State) > stateRank(t.State) {
+			t.State = as.State
 		}
-		a.t.Score = max(a.t.Score, as.Score)
-		if !s.FirstFlake.IsZero() && (a.t.FirstFlake.IsZero() || s.FirstFlake.Before(a.t.FirstFlake)) {
-			a.t.FirstFlake = s.FirstFlake
+		t.Score = max(t.Score, as.Score)
+		t.FlipRate = max(t.FlipRate, as.FlipRate)
+		t.Flips += as.Flips
+		t.RetryFlakes += as.RetryFlakes
+		t.Disagreements += as.Disagreements
+		t.Sample += as.Sample
+		t.EnvStates.add(&as)
+		if as.RecoveredSince.After(t.RecoveredSince) {
+			t.RecoveredSince = as.RecoveredSince
 		}
-		if s.LastFlake.After(a.t.LastFlake) {
-			a.t.LastFlake = s.LastFlake
+		if !as.FirstFlake.IsZero() && (t.FirstFlake.IsZero() || as.FirstFlake.Before(t.FirstFlake)) {
+			t.FirstFlake = as.FirstFlake
 		}
-		if as.State == StateFlaky {
-			a.flaky = true
+		if as.LastFlake.After(t.LastFlake) {
+			t.LastFlake = as.LastFlake
+		}
+		if sel.Selects(as) {
+			a.listed = true
 			env, ok := byKey[s.EnvKey]
 			if !ok {
 				env = Env{Package: s.Package}
 			}
-			a.t.Environments = append(a.t.Environments, FlakyEnv{Env: env, Branch: s.Branch, Status: s.Status, ResultKey: s.ResultKey, Assessment: as,
-				History: s.History, RetryFlakes: s.RetryFlakes, HistoryLen: s.HistoryLen})
+			t.Environments = append(t.Environments, FlakyEnv{Env: env, Branch: s.Branch, Status: s.Status, ResultKey: s.ResultKey,
+				Assessment: assess(s, opts, true), History: s.History, RetryFlakes: s.RetryFlakes, HistoryLen: s.HistoryLen})
 		}
 	}
 	out := []FlakyTest{}
 	for _, a := range order {
-		if !a.flaky {
+		if !a.listed {
 			continue
 		}
 		sort.SliceStable(a.t.Environments, func(i, j int) bool {
@@ -284,11 +536,15 @@ func RankFlaky(states []TestState, envs []EnvInfo, opts FlakyOptions) []FlakyTes
 			}
 			return x.Branch < y.Branch
 		})
+		a.t.explain()
 		out = append(out, a.t)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Score != out[j].Score {
 			return out[i].Score > out[j].Score
+		}
+		if ri, rj := stateRank(out[i].State), stateRank(out[j].State); ri != rj {
+			return ri > rj
 		}
 		if out[i].Suite != out[j].Suite {
 			return NaturalLess(out[i].Suite, out[j].Suite)

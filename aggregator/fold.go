@@ -1,7 +1,9 @@
 package aggregator
 
 import (
+	"math/bits"
 	"sort"
+	"time"
 
 	"github.com/pony-build/pony"
 )
@@ -123,6 +125,9 @@ func newer(s *TestState, r ResultInfo) bool {
 //     FirstFlake (when zero) and LastFlake take r.Received.
 //  9. CleanRun resets to 0 on a failure or a flake signal, and counts a
 //     clean pass (a pass that is no flake signal) otherwise.
+//  10. A scored verdict whose outcome differs from the previous scored
+//     verdict's is a flip: r.Received is put first in FlipTimes, which
+//     keeps the flips History still holds.
 func Fold(prev *TestState, r ResultInfo, o Observation, opts FoldOptions) TestState {
 	var s TestState
 	if prev != nil {
@@ -159,6 +164,7 @@ func Fold(prev *TestState, r ResultInfo, o Observation, opts FoldOptions) TestSt
 	if s.HistoryLen < historyBits {
 		s.HistoryLen++
 	}
+	s.FlipTimes = foldFlip(s.FlipTimes, s.History, s.HistoryLen, r.Received)
 	signals := 0
 	if o.RetryFlake {
 		signals++
@@ -191,6 +197,26 @@ func Fold(prev *TestState, r ResultInfo, o Observation, opts FoldOptions) TestSt
 		s.CleanRun++
 	}
 	return s
+}
+
+// foldFlip returns the flip times of a state whose History and HistoryLen
+// have just taken a scored verdict received at t: t first when that verdict
+// flipped, then those of the older flips History still holds (see
+// TestState.FlipTimes). The result never shares times's array when it
+// grows, so a state copied from another keeps its own.
+func foldFlip(times []time.Time, history uint64, n int, t time.Time) []time.Time {
+	if n < 2 {
+		return nil
+	}
+	flips := history ^ history>>1
+	if flips&1 == 1 {
+		times = append(append(make([]time.Time, 0, len(times)+1), t), times...)
+	}
+	keep := min(len(times), bits.OnesCount64(flips&(1<<uint(n-1)-1)))
+	if keep == 0 {
+		return nil
+	}
+	return times[:keep:keep]
 }
 
 // wasRetryFlake reports whether the state's latest verdict was a scored

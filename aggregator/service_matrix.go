@@ -68,14 +68,35 @@ func (s *Service) Matrix(ctx context.Context, pkg string, q MatrixQuery) (Matrix
 // Flaky ranks a package's flaky tests (see RankFlaky) on one branch, or
 // over the newest verdicts of every branch when branch is empty.
 func (s *Service) Flaky(ctx context.Context, pkg, branch string) ([]FlakyTest, error) {
+	return s.Flakiness(ctx, pkg, FlakyQuery{Branch: branch})
+}
+
+// FlakyQuery is a flakiness request as the API takes it.
+type FlakyQuery struct {
+	// Branch keeps one branch's verdicts; empty takes the newest verdict
+	// of each test and environment over every branch.
+	Branch string
+	// State selects the tests listed by the states of their environments:
+	// a comma-separated list (see ParseStateSelection); empty means flaky.
+	State string
+}
+
+// Flakiness ranks a package's tests in the states q selects (see
+// RankTests): the flaky ones by default, or the broken ones (failing
+// steadily, not flaky), the new, the healthy, the recovered, or all.
+func (s *Service) Flakiness(ctx context.Context, pkg string, q FlakyQuery) ([]FlakyTest, error) {
 	if pkg == "" {
 		return nil, Errorf(EInvalid, "package is required")
 	}
-	states, envs, err := s.store.TestStates(ctx, StateFilter{Package: pkg, Branch: branch})
+	sel, err := ParseStateSelection(q.State)
+	if err != nil {
+		return nil, err
+	}
+	states, envs, err := s.store.TestStates(ctx, StateFilter{Package: pkg, Branch: q.Branch})
 	if err != nil {
 		return nil, fmt.Errorf("read test states: %w", err)
 	}
-	return RankFlaky(states, envs, FlakyOptions{}), nil
+	return RankTests(states, envs, FlakyOptions{}, sel), nil
 }
 
 // Changes returns how a result differs from the previous result of its

@@ -57,6 +57,15 @@ type TestState struct {
 	FlakeCount int       `json:"flake_count"`
 	FirstFlake time.Time `json:"first_flake,omitempty"`
 	LastFlake  time.Time `json:"last_flake,omitempty"`
+	// FlipTimes are the receipt times of the flips among the scored
+	// verdicts History holds, newest first: a flip is a scored verdict whose
+	// outcome (pass or fail) differs from the previous scored verdict's
+	// (infrastructure failures are not scored, so never flip). Entry i is
+	// the flip of the i-th set bit, from bit 0, of History ^ History>>1 over
+	// HistoryLen-1 bits. A state folded before flip times were kept holds
+	// fewer entries than flips: its oldest flips have no time. Nil when
+	// none.
+	FlipTimes []time.Time `json:"flip_times,omitempty"`
 	// CleanRun counts the consecutive clean passes (a pass without a retry)
 	// since the last failure or flake: the recovery counter.
 	CleanRun int `json:"clean_run"`

@@ -58,10 +58,13 @@ func stateArgs(st *aggregator.TestState, testID int64, args []any) []any {
 // uvarint, then the strings length-prefixed (the scored commit empty when
 // it is the commit, a flag saying so), the
 // counters as uvarints, the times as Unix milliseconds (varints), the two
-// bit fields as 8 bytes little-endian, and one byte of flags.
+// bit fields as 8 bytes little-endian, and one byte of flags. A state with
+// flip times is version 2: version 1's bytes, then their count (a uvarint)
+// and each as the difference in milliseconds from the one before (a varint;
+// the first from the received time).
 func packState(st *aggregator.TestState, testID int64) []byte {
-	b := make([]byte, 0, 80+len(st.EnvKey)+len(st.Branch)+len(st.ResultKey)+len(st.Commit)+len(st.ScoredCommit))
-	b = append(b, 1)
+	b := make([]byte, 0, 80+len(st.EnvKey)+len(st.Branch)+len(st.ResultKey)+len(st.Commit)+len(st.ScoredCommit)+4*len(st.FlipTimes))
+	b = append(b, byte(min(len(st.FlipTimes), 1)+1))
 	b = binary.AppendUvarint(b, uint64(testID))
 	scored, same := st.ScoredCommit, st.ScoredCommit == st.Commit
 	if same { // the usual case: stored once
@@ -90,8 +93,23 @@ func packState(st *aggregator.TestState, testID int64) []byte {
 	}
 	b = binary.LittleEndian.AppendUint64(b, st.History)
 	b = binary.LittleEndian.AppendUint64(b, st.RetryFlakes)
+	if len(st.FlipTimes) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(st.FlipTimes)))
+		prev := st.Received.UnixMilli()
+		if st.Received.IsZero() {
+			prev = 0
+		}
+		for _, t := range st.FlipTimes {
+			b = binary.AppendVarint(b, t.UnixMilli()-prev)
+			prev = t.UnixMilli()
+		}
+	}
 	return b
 }
+
+// maxFlipTimes caps the flip times of a stored state: History's 64
+// verdicts hold at most 63 flips.
+const maxFlipTimes = 63
 
 var errBadState = errors.New("bad stored test state")
 
@@ -111,9 +129,10 @@ func (in interner) str(b []byte) string {
 
 // unpackState decodes packState's encoding into st and returns the test id.
 func unpackState(b []byte, st *aggregator.TestState, in interner) (int64, error) {
-	if len(b) == 0 || b[0] != 1 {
+	if len(b) == 0 || (b[0] != 1 && b[0] != 2) {
 		return 0, errBadState
 	}
+	version := b[0]
 	id, k := binary.Uvarint(b[1:])
 	if k <= 0 {
 		return 0, errBadState
@@ -158,10 +177,34 @@ func unpackState(b []byte, st *aggregator.TestState, in interner) (int64, error)
 		}
 		*p, b = int(n), b[k:]
 	}
-	if len(b) != 16 {
+	if len(b) < 16 || (version == 1 && len(b) != 16) {
 		return 0, errBadState
 	}
 	st.History, st.RetryFlakes = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+	st.FlipTimes = nil
+	if version == 1 {
+		return int64(id), nil
+	}
+	b = b[16:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n == 0 || n > maxFlipTimes {
+		return 0, errBadState
+	}
+	b = b[k:]
+	st.FlipTimes = make([]time.Time, n)
+	prev := times[0].UnixMilli()
+	for i := range st.FlipTimes {
+		d, k := binary.Varint(b)
+		if k <= 0 {
+			return 0, errBadState
+		}
+		b = b[k:]
+		prev += d
+		st.FlipTimes[i] = time.UnixMilli(prev).UTC()
+	}
+	if len(b) != 0 {
+		return 0, errBadState
+	}
 	return int64(id), nil
 }
 

@@ -507,6 +507,8 @@ func FuzzUnpackState(f *testing.F) {
 			Attempts: 2, Verdicts: 7, History: 1<<63 | 5, HistoryLen: 64, RetryFlakes: 4, CommitPass: true, CommitFail: true,
 			Disagreements: 1, FlakeCount: 3, FirstFlake: t0.Add(-time.Hour), LastFlake: t0, CleanRun: 0, InfraExcluded: 2, Infra: true},
 		{EnvKey: "e", Status: pony.StatusXFail, ResultKey: "r2", Received: t0, Commit: "c2"},
+		{EnvKey: "f", Status: pony.StatusPass, ResultKey: "r3", Received: t0, History: 0b0101, HistoryLen: 4,
+			FlipTimes: []time.Time{t0, t0.Add(-time.Hour), t0.Add(-2 * time.Hour)}},
 	} {
 		f.Add(packState(&st, 42))
 	}

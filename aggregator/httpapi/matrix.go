@@ -158,37 +158,3 @@ func matrixText(m aggregator.Matrix) string {
 		len(m.Rows), len(m.Columns), strings.Join(m.Axes, ","), m.Filter)
 	return b.String()
 }
-
-// getFlaky answers a package's flaky tests, highest score first, with the
-// signals behind each verdict, their first and last flake, and the
-// environments where they flake.
-func (s *Server) getFlaky(c *gin.Context) (*reply, error) {
-	q, err := newQuery(c, "branch")
-	if err != nil {
-		return nil, err
-	}
-	pkg := c.Param("pkg")
-	if err := s.authorizeRead(c, pkg); err != nil {
-		return nil, err
-	}
-	tests, err := s.svc.Flaky(c.Request.Context(), pkg, q.get("branch"))
-	if err != nil {
-		return nil, err
-	}
-	if tests == nil {
-		tests = []aggregator.FlakyTest{}
-	}
-	for i := range tests {
-		if tests[i].Environments == nil {
-			tests[i].Environments = []aggregator.FlakyEnv{}
-		}
-	}
-	return &reply{body: flakyReply{Package: pkg, Branch: q.get("branch"), Tests: tests}}, nil
-}
-
-// flakyReply is the answer of GET /packages/{pkg}/flaky.
-type flakyReply struct {
-	Package string                 `json:"package"`
-	Branch  string                 `json:"branch,omitempty"`
-	Tests   []aggregator.FlakyTest `json:"tests"`
-}
