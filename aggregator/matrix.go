@@ -269,6 +269,12 @@ type Cell struct {
 	// (removed, renamed or not run); the cell shows its last verdict, so
 	// that a removed test does not pass for a passing one.
 	Vanished bool `json:"vanished,omitempty"`
+	// Envs and EnvsFailing, where the column merges environments (two
+	// hosts on one runtime under cols=runtime): how many of them have a
+	// verdict for the row, and how many of those fail. The cell's status
+	// is the worst of their newest verdicts.
+	Envs        int `json:"envs,omitempty"`
+	EnvsFailing int `json:"envs_failing,omitempty"`
 	// Suite rows only: the suite's tests with a verdict in the column,
 	// how many fail, how many are flaky, and how many of the suite's
 	// tests have no verdict there.
@@ -276,6 +282,12 @@ type Cell struct {
 	Failing    int `json:"failing,omitempty"`
 	FlakyTests int `json:"flaky_tests,omitempty"`
 	Absent     int `json:"absent,omitempty"`
+}
+
+// newerState reports whether state a is newer than b: received later, or at
+// the same time with a greater result key.
+func newerState(a, b *TestState) bool {
+	return a.Received.After(b.Received) || a.Received.Equal(b.Received) && a.ResultKey > b.ResultKey
 }
 
 // StatusRank orders statuses for suite roll-ups, worst highest: error,
@@ -429,11 +441,21 @@ func BuildMatrix(states []TestState, envs []EnvInfo, expected []ExpectedEnv, opt
 		}
 	}
 
-	// Test rows.
+	// Test rows. A cell is the environments of its column: each gives its
+	// newest verdict (over the branches read), and the cell shows the
+	// worst of those, so that a column merging two hosts on go1.9 shows a
+	// failure on either (the newest among equally bad ones decides the
+	// time and result key).
 	type tkey struct{ suite, name string }
+	envIdx := make(map[string]int, len(envs))
+	for i := range envs {
+		envIdx[envs[i].Key] = i
+	}
+	ne := len(envs)
 	rowIdx := map[tkey]int{}
 	var rows []Row
-	var cells []Cell // rows × columns, row-major
+	var cells []Cell   // rows × columns, row-major
+	var newest []int32 // rows × environments: the index of the newest state, or -1
 	for i := range states {
 		s := &states[i]
 		c, ok := envCol[s.EnvKey]
@@ -447,20 +469,45 @@ func BuildMatrix(states []TestState, envs []EnvInfo, expected []ExpectedEnv, opt
 			rowIdx[k] = r
 			rows = append(rows, Row{Suite: s.Suite, Name: s.Name})
 			cells = append(cells, make([]Cell, nc)...)
+			for range ne {
+				newest = append(newest, -1)
+			}
+		}
+		slot := &newest[r*ne+envIdx[s.EnvKey]]
+		if *slot < 0 || newerState(s, &states[*slot]) {
+			*slot = int32(i)
 		}
 		cell := &cells[r*nc+c]
-		if cell.Status == "" || s.Received.After(cell.Time) || (s.Received.Equal(cell.Time) && s.ResultKey > cell.ResultKey) {
-			cell.Status, cell.Time, cell.ResultKey, cell.Infra = s.Status, s.Received, s.ResultKey, s.Infra
-			last, ok := lastOf[s.EnvKey]
-			cell.Vanished = ok && last.LastResult != "" && s.ResultKey != last.LastResult && s.Received.Before(last.LastReceived)
-		}
 		cell.Count += s.Verdicts
 		if !cell.Flaky && assess(s, flakyOpts, false).State == StateFlaky {
 			cell.Flaky = true
 		}
 	}
 	for r := range rows {
+		for e := range ne {
+			i := newest[r*ne+e]
+			if i < 0 {
+				continue
+			}
+			s := &states[i]
+			cell := &cells[r*nc+envCol[s.EnvKey]]
+			cell.Envs++
+			if s.Status.Failed() {
+				cell.EnvsFailing++
+			}
+			if cell.Status == "" || StatusRank(s.Status) > StatusRank(cell.Status) ||
+				StatusRank(s.Status) == StatusRank(cell.Status) && (s.Received.After(cell.Time) || s.Received.Equal(cell.Time) && s.ResultKey > cell.ResultKey) {
+				cell.Status, cell.Time, cell.ResultKey, cell.Infra = s.Status, s.Received, s.ResultKey, s.Infra
+				last, ok := lastOf[s.EnvKey]
+				cell.Vanished = ok && last.LastResult != "" && s.ResultKey != last.LastResult && s.Received.Before(last.LastReceived)
+			}
+		}
 		rows[r].Cells = cells[r*nc : (r+1)*nc : (r+1)*nc]
+		for c := range rows[r].Cells {
+			if cell := &rows[r].Cells[c]; cell.Envs < 2 {
+				cell.Envs, cell.EnvsFailing = 0, 0 // said only where environments merge
+			}
+		}
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i].Suite != rows[j].Suite {

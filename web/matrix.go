@@ -189,6 +189,10 @@ func (h *Handler) matrixCell(cell aggregator.Cell) matrixCell {
 	}
 	t.WriteString(", ")
 	t.WriteString(h.age(cell.Time))
+	if cell.Envs > 1 {
+		// A column merging environments shows the worst of them.
+		fmt.Fprintf(&t, "; failing on %d of %d environments", cell.EnvsFailing, cell.Envs)
+	}
 	if cell.Tests > 0 {
 		fmt.Fprintf(&t, "; %s, %d failing, %d flaky", plural(cell.Tests, "test"), cell.Failing, cell.FlakyTests)
 		if cell.Absent > 0 {

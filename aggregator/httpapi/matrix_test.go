@@ -140,12 +140,17 @@ func TestMatrixEndpoint(t *testing.T) {
 		t.Errorf("suite a on go1.10: got %d tests, %d failing, want 2 and 1", c.Tests, c.Failing)
 	}
 	m = f.matrix(pkg, "cols=host")
-	// go1.9 reported last, and TestTwo passed there: the newest verdict.
-	if got, want := m.rowText(), []string{"a: pass", "b: pass"}; !equalStrings(got, want) {
-		t.Errorf("one column for both runtimes of h1: got %q, want %q (the newest verdict of the two)", got, want)
+	// go1.9 reported last, and TestTwo passed there; it fails on go1.10:
+	// the column of both shows the worst, not the newest.
+	if got, want := m.rowText(), []string{"a: fail", "b: pass"}; !equalStrings(got, want) {
+		t.Errorf("one column for both runtimes of h1: got %q, want %q (the worst of the two runtimes' verdicts)", got, want)
 	}
-	if c := m.Rows[0].Cells[0]; c.Count != 4 || c.Tests != 2 || c.Failing != 0 {
-		t.Errorf("suite a on h1: got count %d, %d tests, %d failing, want the 4 verdicts of 2 tests behind it, none failing", c.Count, c.Tests, c.Failing)
+	if c := m.Rows[0].Cells[0]; c.Count != 4 || c.Tests != 2 || c.Failing != 1 {
+		t.Errorf("suite a on h1: got count %d, %d tests, %d failing, want the 4 verdicts of 2 tests behind it, 1 failing", c.Count, c.Tests, c.Failing)
+	}
+	m = f.matrix(pkg, "rows=test&cols=host")
+	if c := m.Rows[1].Cells[0]; m.Rows[1].Name != "TestTwo" || c.Status != "fail" || c.Envs != 2 || c.EnvsFailing != 1 {
+		t.Errorf("a TestTwo on h1: got %s %+v, want fail, failing on 1 of 2 environments", m.Rows[1].Name, c)
 	}
 	// Default axes: every part of the environment.
 	m = f.matrix(pkg, "")

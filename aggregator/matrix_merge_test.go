@@ -1,0 +1,68 @@
+package aggregator
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pony-build/pony"
+)
+
+// TestMergedColumnWorstWins: a column merging environments (two hosts on
+// one runtime) shows the worst of their newest verdicts, however new a
+// passing one is, says how many environments have a verdict and how many
+// fail; a column of one environment says neither.
+func TestMergedColumnWorstWins(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	env := func(host, rt string) EnvInfo {
+		e := Env{Package: "p", Host: host, Arch: "amd64", Runtime: rt}
+		return EnvInfo{Key: e.Key(), Env: e}
+	}
+	envs := []EnvInfo{env("h1", "go1.22"), env("h2", "go1.22"), env("h3", "go1.21")}
+	st := func(e EnvInfo, name string, s pony.Status, at int, key string) TestState {
+		return TestState{Package: "p", Suite: "s", Name: name, EnvKey: e.Key, Branch: "main", Status: s,
+			Received: t0.Add(time.Duration(at) * time.Hour), ResultKey: key, Verdicts: 1}
+	}
+	states := []TestState{
+		// h1 failed it (its newest), h2 passed it later: the go1.22 cell fails.
+		st(envs[0], "TestA", pony.StatusPass, 0, "r1"),
+		st(envs[0], "TestA", pony.StatusFail, 1, "r2"),
+		st(envs[1], "TestA", pony.StatusPass, 2, "r3"),
+		st(envs[2], "TestA", pony.StatusPass, 2, "r4"),
+		// Both pass: the newer decides time and key.
+		st(envs[0], "TestB", pony.StatusPass, 1, "r2"),
+		st(envs[1], "TestB", pony.StatusPass, 2, "r3"),
+	}
+	// A state per (test, environment, branch) in the store; h1's older
+	// TestA verdict is on another branch here, so that the newest one of
+	// an environment is picked among its branches.
+	states[0].Branch = "dev"
+	axes, err := ParseAxes("runtime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := BuildMatrix(states, envs, nil, MatrixOptions{Rows: RowsTest, Axes: axes, Now: t0.Add(3 * time.Hour)})
+	if len(m.Columns) != 2 || m.Columns[1].Label != "go1.22" {
+		t.Fatalf("columns %+v", m.Columns)
+	}
+	got := map[string]Cell{}
+	for _, r := range m.Rows {
+		got[r.Name+"@"+m.Columns[0].Label] = r.Cells[0]
+		got[r.Name+"@"+m.Columns[1].Label] = r.Cells[1]
+	}
+	for k, want := range map[string]struct {
+		status      pony.Status
+		key         string
+		envs, fails int
+		count       int
+	}{
+		"TestA@go1.22": {pony.StatusFail, "r2", 2, 1, 3},
+		"TestA@go1.21": {pony.StatusPass, "r4", 0, 0, 1},
+		"TestB@go1.22": {pony.StatusPass, "r3", 2, 0, 2},
+	} {
+		c := got[k]
+		if c.Status != want.status || c.ResultKey != want.key || c.Envs != want.envs || c.EnvsFailing != want.fails || c.Count != want.count {
+			t.Errorf("%s: got %s @%s envs=%d failing=%d count=%d, want %s @%s envs=%d failing=%d count=%d", k,
+				c.Status, c.ResultKey, c.Envs, c.EnvsFailing, c.Count, want.status, want.key, want.envs, want.fails, want.count)
+		}
+	}
+}
