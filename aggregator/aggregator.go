@@ -69,15 +69,26 @@ type ResultPage struct {
 }
 
 // PackageSummary is one package with the latest verdict of each of its
-// environments.
+// environments. A package that expects environments (SetExpected) but has
+// never reported has no results and no environments, its expected
+// environments all missing.
 type PackageSummary struct {
-	Name         string          `json:"package"`
-	Results      int             `json:"results"`
+	Name    string `json:"package"`
+	Results int    `json:"results"`
+	// LastReceived is zero when the package has no results.
 	LastReceived time.Time       `json:"last_received"`
 	Environments []ResultSummary `json:"environments"`
-	// Flaky counts the tests that were retry flakes in the latest result
-	// of some environment.
+	// Flaky counts the tests whose state is flaky in some environment: the
+	// tests the flaky ranking (Service.Flaky over every branch) lists.
 	Flaky int `json:"flaky"`
+	// RetryFlakes counts the tests that were retry flakes (failed, then
+	// passed on a rerun) in the latest result of some environment: a
+	// narrower signal than Flaky, of the latest results only.
+	RetryFlakes int `json:"retry_flakes"`
+	// Expected says whether each environment the package expects reported
+	// within its interval (see MissingExpected); absent when it expects
+	// none.
+	Expected []ExpectedStatus `json:"expected,omitempty"`
 }
 
 // Tagset is the latest result of one environment of a package.
@@ -178,9 +189,12 @@ type Store interface {
 	Result(ctx context.Context, key string) (*pony.Bag, error)
 	// Results lists a package's results, newest first.
 	Results(ctx context.Context, f ResultFilter) (ResultPage, error)
-	// Packages lists every package with the latest result of each of its
-	// environments.
-	Packages(ctx context.Context) ([]PackageSummary, error)
+	// Packages lists every package that has results, by name, with the
+	// latest result of each of its environments, its retry flakes (see
+	// PackageSummary) and its flaky tests judged with opts (as a
+	// FlakyCounter would count its states over every branch); Expected is
+	// left empty.
+	Packages(ctx context.Context, opts FlakyOptions) ([]PackageSummary, error)
 	// Tagsets returns the latest result of each environment of a package,
 	// with the environment's result count.
 	Tagsets(ctx context.Context, pkg string) ([]Tagset, error)

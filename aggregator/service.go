@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -232,9 +233,41 @@ func (s *Service) Latest(ctx context.Context, f ResultFilter) (*pony.Bag, error)
 	return s.Result(ctx, page.Results[0].Key)
 }
 
-// Packages lists every package.
+// Packages lists every package by name: those with results, and those
+// that expect environments (SetExpected) but never reported. Each has its
+// flaky count (the tests Flaky lists over every branch) and, when it
+// expects environments, whether each reported in time (MissingExpected, at
+// the Service's now). Two Store reads whatever the number of packages.
 func (s *Service) Packages(ctx context.Context) ([]PackageSummary, error) {
-	return s.store.Packages(ctx)
+	pkgs, err := s.store.Packages(ctx, FlakyOptions{}) // the options Flaky ranks with
+	if err != nil {
+		return nil, err
+	}
+	expected, err := s.store.ExpectedAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read expected environments: %w", err)
+	}
+	now := s.opts.Now()
+	for i := range pkgs {
+		p := &pkgs[i]
+		x, ok := expected[p.Name]
+		if !ok {
+			continue
+		}
+		delete(expected, p.Name)
+		envs := make([]EnvInfo, len(p.Environments))
+		for j, r := range p.Environments {
+			envs[j] = EnvInfo{Key: r.Env.Key(), Env: r.Env, LastReceived: r.Received, LastResult: r.Key}
+		}
+		p.Expected = MissingExpected(x, envs, now)
+	}
+	for name, x := range expected { // never reported
+		if len(x) > 0 {
+			pkgs = append(pkgs, PackageSummary{Name: name, Environments: []ResultSummary{}, Expected: MissingExpected(x, nil, now)})
+		}
+	}
+	sort.SliceStable(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
+	return pkgs, nil
 }
 
 // Tagsets returns the latest result of each environment of a package,

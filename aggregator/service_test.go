@@ -261,3 +261,54 @@ func TestLatestAndLastForEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestPackagesFlakyAndExpected: a package's flaky count is what Flaky
+// lists (here a test that flaked by a retry two results ago, none in the
+// latest result), its retry flakes those of its latest results; a package
+// that expects environments but never reported is listed with them all
+// missing, and a reporting one with each expected environment's status.
+func TestPackagesFlakyAndExpected(t *testing.T) {
+	ctx := context.Background()
+	svc, clk := newService(t, aggregator.Options{})
+	flake := bag("p", "h1", pony.StatusPass, pony.StatusPass)
+	flake.Steps[0].Tests = append([]pony.TestResult{{Suite: "s", Name: "TA", Status: pony.StatusFail, Attempt: 1}}, flake.Steps[0].Tests...)
+	flake.Steps[0].Tests[1].Attempt = 2
+	for i, b := range []*pony.Bag{flake, bag("p", "h1", pony.StatusPass, pony.StatusPass), bag("p", "h2", pony.StatusPass, pony.StatusPass)} {
+		if _, err := svc.Ingest(ctx, b, aggregator.IngestOptions{}); err != nil {
+			t.Fatalf("ingest %d: %v", i, err)
+		}
+		clk.Add(time.Minute)
+	}
+	if err := svc.SetExpected(ctx, "p", []aggregator.ExpectedEnv{{Name: "h1", Match: aggregator.Env{Host: "h1"}, Interval: time.Hour}, {Name: "win", Match: aggregator.Env{Host: "win"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetExpected(ctx, "quiet", []aggregator.ExpectedEnv{{Name: "nightly", Match: aggregator.Env{Tags: []string{"nightly"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Hour)
+	pkgs, err := svc.Packages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) != 2 || pkgs[0].Name != "p" || pkgs[1].Name != "quiet" {
+		t.Fatalf("got packages %+v, want p and quiet", pkgs)
+	}
+	ranked, err := svc.Flaky(ctx, "p", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pkgs[0]
+	if p.Flaky != 1 || len(ranked) != 1 || p.RetryFlakes != 0 || p.Results != 3 || len(p.Environments) != 2 {
+		t.Errorf("p: got %d flaky (the ranking lists %d), %d retry flakes, %d results in %d environments; want 1 flaky as ranked, 0 retry flakes, 3 results in 2",
+			p.Flaky, len(ranked), p.RetryFlakes, p.Results, len(p.Environments))
+	}
+	if len(p.Expected) != 2 || !p.Expected[0].Missing || !strings.HasPrefix(p.Expected[0].Reason, "last reported 2h") ||
+		!p.Expected[1].Missing || p.Expected[1].Reason != "never reported" {
+		t.Errorf("p: got expected %+v, want h1 gone quiet 2h ago and win never reported", p.Expected)
+	}
+	q := pkgs[1]
+	if q.Results != 0 || q.Environments == nil || len(q.Environments) != 0 || !q.LastReceived.IsZero() || q.Flaky != 0 ||
+		len(q.Expected) != 1 || !q.Expected[0].Missing || q.Expected[0].Reason != "never reported" || q.Expected[0].Expected.Name != "nightly" {
+		t.Errorf("quiet: got %+v, want no results, an empty environment list and nightly never reported", q)
+	}
+}

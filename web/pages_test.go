@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -329,5 +330,159 @@ func TestStaticAssets(t *testing.T) {
 	}
 	if !strings.Contains(page, "No results yet") {
 		t.Errorf("empty scoreboard: got no hint to send results")
+	}
+}
+
+// hostileEnv names every part of an environment, a package that never
+// reported, an expected environment and two tests with markup, quotes and
+// ampersands, each its own so that each is looked for.
+var hostileEnv = struct {
+	pkg, host, runtime, tag, branch, ghost, expected, flaky, failing string
+}{
+	pkg:      `<script>alert(1)</script>"pkg'&`,
+	host:     `<script>alert(2)</script>"host'&`,
+	runtime:  `<script>alert(3)</script>"rt'&`,
+	tag:      `<script>alert(4)</script>"tag'&`,
+	branch:   `<script>alert(5)</script>"br'&`,
+	ghost:    `<script>alert(6)</script>"ghost'&`,
+	expected: `<script>alert(7)</script>"exp'&`,
+	flaky:    `<script>alert(8)</script>"flaky'&`,
+	failing:  `<script>alert(9)</script>"fail'&`,
+}
+
+// TestHostileEnvironmentNames: the pages, the feeds and the badge of a
+// package whose package, host, runtime, tag and branch names are hostile
+// (a <script> element, quotes, an ampersand), with a flaky and a newly
+// failing test of hostile names, a quiet expected environment of a hostile
+// name and a hostile package that never reported: no hostile value comes
+// out raw, no <script> element at all, and each value the page shows is
+// there escaped.
+func TestHostileEnvironmentNames(t *testing.T) {
+	f := newFixture(t)
+	x := hostileEnv
+	ci := pony.ClientInfo{Package: x.pkg, Host: x.host, Arch: "linux-amd64", Runtime: x.runtime, Tags: []string{x.tag}, Branch: x.branch, Commit: strings.Repeat("c", 40)}
+	step := func(last bool) pony.Step {
+		st := pony.Step{Type: "test", Name: "go test", Format: "gotest", Tests: []pony.TestResult{
+			{Suite: "s", Name: x.flaky, Status: pony.StatusPass},
+			{Suite: "s", Name: x.failing, Status: pony.StatusPass},
+		}}
+		if last { // the flaky test passes on its second attempt; the other fails
+			st.Status = 1
+			st.Tests = []pony.TestResult{
+				{Suite: "s", Name: x.flaky, Status: pony.StatusFail, Attempt: 1, Message: "timeout"},
+				{Suite: "s", Name: x.flaky, Status: pony.StatusPass, Attempt: 2},
+				{Suite: "s", Name: x.failing, Status: pony.StatusFail, Message: "boom"},
+			}
+		}
+		return st
+	}
+	f.ingest(&pony.Bag{ClientInfo: ci, Steps: []pony.Step{step(false)}})
+	key := f.ingest(&pony.Bag{ClientInfo: ci, Steps: []pony.Step{step(true)}})
+	ctx := context.Background()
+	if err := f.svc.SetExpected(ctx, x.pkg, []aggregator.ExpectedEnv{{Name: x.expected, Match: aggregator.Env{Host: "gone"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetExpected(ctx, x.ghost, []aggregator.ExpectedEnv{{Name: x.expected, Match: aggregator.Env{Host: "gone"}}}); err != nil {
+		t.Fatal(err)
+	}
+	raw := []string{x.pkg, x.host, x.runtime, x.tag, x.branch, x.ghost, x.expected, x.flaky, x.failing}
+	pkg := url.PathEscape(x.pkg)
+	env := x.pkg + x.host + x.runtime + x.tag // a mark: the environment's values
+	badge := "/p/" + pkg + "/badge.svg?"
+	tests := []struct {
+		target string
+		want   []string // raw values, looked for escaped
+	}{
+		{"/", []string{env, x.ghost, x.expected}},
+		{"/p/" + pkg, []string{env, x.branch, x.expected}},
+		{"/p/" + url.PathEscape(x.ghost), []string{x.ghost, x.expected, "never reported"}},
+		{"/p/" + pkg + "/flaky", []string{env, x.branch, x.flaky}},
+		{"/p/" + pkg + "/flaky?branch=" + url.QueryEscape(x.branch), []string{x.pkg, x.host, x.branch, x.flaky}},
+		{"/p/" + pkg + "/matrix", []string{env}},
+		{"/p/" + pkg + "/matrix?rows=test&cols=host,runtime,tags&branch=" + url.QueryEscape(x.branch), []string{env, x.branch, x.flaky, x.failing}},
+		{"/p/" + pkg + "/t?suite=s&name=" + url.QueryEscape(x.flaky), []string{x.pkg, x.host, x.runtime, x.tag, x.flaky}},
+		{"/r/" + key, []string{env, x.branch, x.flaky, x.failing}},
+		{"/feed.atom", []string{env, x.branch, x.failing}},
+		{"/feed.rss", []string{env, x.branch, x.failing}},
+		{"/p/" + pkg + "/feed.atom", []string{env, x.branch, x.failing}},
+		{"/p/" + pkg + "/feed.rss?failures=1", []string{env, x.branch, x.failing}},
+		{badge + "host=" + url.QueryEscape(x.host), []string{x.host, "1 failing"}},
+		{badge + "runtime=" + url.QueryEscape(x.runtime), []string{x.runtime, "1 failing"}},
+		{badge + "tag=" + url.QueryEscape(x.tag), []string{x.tag, "1 failing"}},
+		{badge + "branch=" + url.QueryEscape(x.branch), []string{x.branch, "1 failing"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.target, func(t *testing.T) {
+			rec := f.get(tc.target)
+			body := rec.Body.String()
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET %s: got status %d, want 200\n%s", tc.target, rec.Code, body)
+			}
+			for _, v := range raw {
+				if strings.Contains(body, v) {
+					t.Errorf("GET %s: got the raw %q in the answer", tc.target, v)
+				}
+			}
+			if strings.Contains(body, "<script") {
+				t.Errorf("GET %s: got a <script> element, want none", tc.target)
+			}
+			for _, w := range tc.want {
+				vals := []string{w}
+				if w == env {
+					vals = []string{x.pkg, x.host, x.runtime, x.tag}
+				}
+				for _, v := range vals {
+					if e := template.HTMLEscapeString(v); !strings.Contains(body, e) {
+						t.Errorf("GET %s: got no %q, want %q escaped there", tc.target, e, v)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestScoreboardFlakyAndNeverReported: the scoreboard's flaky count is
+// the number of tests the flaky page lists (here two tests whose commit
+// passed and failed, neither a retry flake in the latest result), and a
+// package that expects environments but never reported has its row, its
+// expected environment missing.
+func TestScoreboardFlakyAndNeverReported(t *testing.T) {
+	f := newFixture(t)
+	for i, st := range []pony.Status{pony.StatusPass, pony.StatusFail, pony.StatusPass} {
+		ci := pony.ClientInfo{Package: "p", Host: "h1", Arch: "linux-amd64", Branch: "main", Commit: fmt.Sprintf("c%d", i/2)}
+		f.ingest(&pony.Bag{ClientInfo: ci, Steps: []pony.Step{{Type: "test", Name: "go test", Tests: []pony.TestResult{
+			{Suite: "s", Name: "TestA", Status: st}, {Suite: "s", Name: "TestB", Status: st}, {Suite: "s", Name: "TestC", Status: pony.StatusPass},
+		}}}})
+	}
+	if err := f.svc.SetExpected(context.Background(), "ghost", []aggregator.ExpectedEnv{{Name: "nightly-box", Match: aggregator.Env{Host: "n1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ranked, err := f.svc.Flaky(context.Background(), "p", "")
+	if err != nil || len(ranked) != 2 {
+		t.Fatalf("flaky ranking: got %+v, %v; want TestA and TestB", ranked, err)
+	}
+	if flaky := f.get("/p/p/flaky").Body.String(); !strings.Contains(flaky, ">TestA<") || !strings.Contains(flaky, ">TestB<") {
+		t.Fatalf("flaky page: got no TestA and TestB, want them listed:\n%s", flaky)
+	}
+	body := f.get("/").Body.String()
+	rows := map[string]string{}
+	for _, row := range strings.Split(body, "<tr>")[1:] {
+		if m := regexp.MustCompile(`<a class="pkg" href="/p/([^"]+)"`).FindStringSubmatch(row); m != nil {
+			rows[m[1]] = row
+		}
+	}
+	if p := rows["p"]; !strings.Contains(p, `href="/p/p/flaky">2 ~</a>`) || strings.Contains(p, "retry flake") {
+		t.Errorf("scoreboard row of p: got %q, want 2 flaky linking to the flaky page, and no retry flake", p)
+	}
+	g := rows["ghost"]
+	for _, want := range []string{"no results yet", "nightly-box", "never reported", "0 results", ">never<"} {
+		if !strings.Contains(g, want) {
+			t.Errorf("scoreboard row of ghost: got %q, want %q in it", g, want)
+		}
+	}
+	for _, link := range []string{"/p/ghost", "/p/ghost/matrix", "/p/ghost/flaky"} { // the row's links
+		if rec := f.get(link); rec.Code != http.StatusOK {
+			t.Errorf("GET %s: got %d, want 200", link, rec.Code)
+		}
 	}
 }

@@ -20,41 +20,32 @@ type scoreboardRow struct {
 	// environment.
 	Failing int
 	// Quiet lists the expected environments that have not reported within
-	// their interval.
+	// their interval, or never.
 	Quiet []aggregator.ExpectedStatus
 }
 
-// scoreboard is "/": every package with the latest verdict of each of its
-// environments, its failing and flaky counts and its quiet expected
-// environments: two Service calls (Packages, ExpectedAll) whatever the
-// number of packages.
+// scoreboard is "/": every package (those that expect environments but
+// never reported too) with the latest verdict of each of its
+// environments, its failing and flaky counts (flaky: the tests its flaky
+// page lists) and its quiet expected environments: one Service call
+// (Packages) whatever the number of packages.
 func (h *Handler) scoreboard(c *gin.Context) {
-	ctx := c.Request.Context()
-	pkgs, err := h.sb.Packages(ctx)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	// Every package's expected environments in one read, not one per row.
-	expected, err := h.sb.ExpectedAll(ctx)
+	pkgs, err := h.sb.Packages(c.Request.Context())
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
 	sort.SliceStable(pkgs, func(i, j int) bool { return aggregator.NaturalLess(pkgs[i].Name, pkgs[j].Name) })
-	now := h.opts.Now()
 	p := &scoreboardPage{base: base{Title: []string{"scoreboard"}, Feed: "/feed.atom"}}
 	for _, s := range pkgs {
 		row := scoreboardRow{PackageSummary: s}
 		sort.SliceStable(row.Environments, func(i, j int) bool {
 			return aggregator.NaturalLess(row.Environments[i].Env.Key(), row.Environments[j].Env.Key())
 		})
-		envs := make([]aggregator.EnvInfo, len(s.Environments))
-		for i, r := range s.Environments {
+		for _, r := range s.Environments {
 			row.Failing += r.Totals.Fail + r.Totals.Error
-			envs[i] = aggregator.EnvInfo{Key: r.Env.Key(), Env: r.Env, LastReceived: r.Received, LastResult: r.Key}
 		}
-		for _, st := range aggregator.MissingExpected(expected[s.Name], envs, now) {
+		for _, st := range s.Expected {
 			if st.Missing {
 				row.Quiet = append(row.Quiet, st)
 			}

@@ -84,11 +84,6 @@ func (c *countingScoreboard) Flaky(ctx context.Context, pkg, branch string) ([]a
 	return c.sb.Flaky(ctx, pkg, branch)
 }
 
-func (c *countingScoreboard) ExpectedAll(ctx context.Context) (map[string][]aggregator.ExpectedEnv, error) {
-	c.count("ExpectedAll")
-	return c.sb.ExpectedAll(ctx)
-}
-
 func (c *countingScoreboard) ChangesFor(ctx context.Context, keys []string) (map[string]aggregator.Changes, error) {
 	c.count("ChangesFor")
 	return c.sb.ChangesFor(ctx, keys)
@@ -159,7 +154,7 @@ func TestPagesCallsDoNotGrow(t *testing.T) {
 		path string
 		want map[string]int
 	}{
-		{"/", map[string]int{"Packages": 1, "ExpectedAll": 1}},
+		{"/", map[string]int{"Packages": 1}},
 		{"/feed.atom", map[string]int{"RecentResults": 1, "ChangesFor": 1}},
 		{"/feed.rss?failures=1", map[string]int{"RecentResults": 1, "ChangesFor": 1}},
 		{"/p/pkg01/feed.atom", map[string]int{"Results": 1, "ChangesFor": 1}},

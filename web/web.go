@@ -39,9 +39,8 @@ type Scoreboard interface {
 	TestHistory(ctx context.Context, f aggregator.TestHistoryFilter) (aggregator.TestHistory, error)
 	Matrix(ctx context.Context, pkg string, q aggregator.MatrixQuery) (aggregator.Matrix, error)
 	Flaky(ctx context.Context, pkg, branch string) ([]aggregator.FlakyTest, error)
-	// The batch reads: the scoreboard and the feeds are a fixed number of
-	// calls however many packages and results they show.
-	ExpectedAll(ctx context.Context) (map[string][]aggregator.ExpectedEnv, error)
+	// The batch reads: the feeds are a fixed number of calls however many
+	// packages and results they show (the scoreboard is one, Packages).
 	ChangesFor(ctx context.Context, keys []string) (map[string]aggregator.Changes, error)
 	RecentResults(ctx context.Context, limit int, failuresOnly bool) ([]aggregator.ResultSummary, error)
 	// Run is a run that is not complete (ENotFound when there is none, or

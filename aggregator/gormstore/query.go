@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/aggregator"
 )
@@ -152,10 +154,13 @@ func (s *Store) Results(ctx context.Context, f aggregator.ResultFilter) (aggrega
 // latestPerEnv selects the newest result id of each environment.
 const latestPerEnv = `SELECT MAX(id) FROM results GROUP BY package, env_key`
 
-// Packages lists every package: its result count, the newest result of
-// each environment, and how many distinct tests were retry flakes in those
-// newest results. Three grouped queries for all packages together.
-func (s *Store) Packages(ctx context.Context) ([]aggregator.PackageSummary, error) {
+// Packages lists every package that has results, by name: its result
+// count, the newest result of each environment, how many distinct tests
+// were retry flakes in those newest results, and how many of its tests are
+// flaky (see flakyCounts). Three grouped queries for all packages together
+// (four on PostgreSQL), and a reading of the test states of the
+// environments whose flaky tests are not kept at their current version.
+func (s *Store) Packages(ctx context.Context, opts aggregator.FlakyOptions) ([]aggregator.PackageSummary, error) {
 	db := s.r.WithContext(ctx)
 	var counts []struct {
 		Package string
@@ -164,17 +169,20 @@ func (s *Store) Packages(ctx context.Context) ([]aggregator.PackageSummary, erro
 	if err := db.Raw(`SELECT package, COUNT(*) AS n FROM results GROUP BY package ORDER BY package`).Scan(&counts).Error; err != nil {
 		return nil, storeErr("count results", err)
 	}
+	// With their environment keys: on SQLite the id of an environment's
+	// newest result is the version of its states (see flakyCounts), read
+	// before them.
 	var latest []resultRow
-	if err := db.Model(&resultRow{}).Select(summaryColumns).Where("id IN (" + latestPerEnv + ")").Order("id DESC").Find(&latest).Error; err != nil {
+	if err := db.Model(&resultRow{}).Select(summaryColumns + ", results.env_key").Where("id IN (" + latestPerEnv + ")").Order("id DESC").Find(&latest).Error; err != nil {
 		return nil, storeErr("latest results", err)
 	}
-	var flaky []struct {
+	var retry []struct {
 		Package string
 		N       int
 	}
 	if err := db.Raw(`SELECT r.package, COUNT(DISTINCT v.test_id) AS n FROM verdicts v JOIN results r ON r.id = v.result_id
-		WHERE v.retry_flake AND v.result_id IN (` + latestPerEnv + `) GROUP BY r.package`).Scan(&flaky).Error; err != nil {
-		return nil, storeErr("count flaky tests", err)
+		WHERE v.retry_flake AND v.result_id IN (` + latestPerEnv + `) GROUP BY r.package`).Scan(&retry).Error; err != nil {
+		return nil, storeErr("count retry flakes", err)
 	}
 	out := make([]aggregator.PackageSummary, len(counts))
 	byName := make(map[string]*aggregator.PackageSummary, len(counts))
@@ -182,6 +190,7 @@ func (s *Store) Packages(ctx context.Context) ([]aggregator.PackageSummary, erro
 		out[i] = aggregator.PackageSummary{Name: c.Package, Results: c.N, Environments: []aggregator.ResultSummary{}}
 		byName[c.Package] = &out[i]
 	}
+	envs := make(map[string][]envVersion, len(counts))
 	for i := range latest {
 		p := byName[latest[i].Package]
 		if p == nil { // stored between the two queries
@@ -192,13 +201,136 @@ func (s *Store) Packages(ctx context.Context) ([]aggregator.PackageSummary, erro
 			p.LastReceived = sum.Received // newest first
 		}
 		p.Environments = append(p.Environments, sum)
+		envs[p.Name] = append(envs[p.Name], envVersion{key: latest[i].EnvKey, version: strconv.FormatInt(latest[i].ID, 10)})
 	}
-	for _, f := range flaky {
+	for _, f := range retry {
 		if p := byName[f.Package]; p != nil {
-			p.Flaky = f.N
+			p.RetryFlakes = f.N
 		}
 	}
+	if err := s.flakyCounts(db, out, envs, opts); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// envVersion is an environment's key and the version of its test states.
+type envVersion struct{ key, version string }
+
+// flakyCounts sets the Flaky count of each package of pkgs: its tests
+// whose state is flaky in some environment, counted as an
+// aggregator.FlakyCounter counts them (the newest state of each test and
+// environment over every branch, as TestStates gives Flaky). A test is
+// flaky when it is in some environment, and each environment's states are
+// its own (every branch of them), so the count is the size of the union of
+// the flaky tests of the package's environments (envs), each judged apart
+// and kept in the state cache with the version of the environment's states:
+// after a result, only its environment's states are read again. The states
+// of every environment missing from the cache are read by one query per
+// keysPerQuery environments (test_states' primary key serves them), without
+// the tests' names.
+//
+// The version of an environment's states, read before them (states read
+// after are at least as new): on SQLite the highest id of its results, as
+// Packages reads it (one writer, whose transactions take the ids in commit
+// order, so that any new result of the environment, a late one too, raises
+// it); on PostgreSQL the transaction id (xmin) of its envs row, which every
+// result of the environment updates (see statesVersion), all environments
+// in one query.
+func (s *Store) flakyCounts(db *gorm.DB, pkgs []aggregator.PackageSummary, envs map[string][]envVersion, opts aggregator.FlakyOptions) error {
+	if len(pkgs) == 0 {
+		return nil
+	}
+	opts = opts.WithDefaults()
+	if s.dialect == dialectPostgres {
+		var rows []struct{ EnvKey, V string }
+		if err := db.Raw(`SELECT env_key, xmin::text AS v FROM envs`).Scan(&rows).Error; err != nil {
+			return storeErr("read the states' versions", err)
+		}
+		xmin := make(map[string]string, len(rows))
+		for _, r := range rows {
+			xmin[r.EnvKey] = r.V
+		}
+		for _, vs := range envs {
+			for i := range vs {
+				vs[i].version = xmin[vs[i].key]
+			}
+		}
+	}
+	flaky := map[string][]int64{}
+	version := map[string]string{}
+	var missing []string
+	for _, vs := range envs {
+		for _, e := range vs {
+			if ids, ok := s.states.flakyTests(e.key, e.version, opts); ok {
+				flaky[e.key] = ids
+				continue
+			}
+			version[e.key] = e.version
+			missing = append(missing, e.key)
+		}
+	}
+	for start := 0; start < len(missing); start += keysPerQuery {
+		batch := missing[start:min(len(missing), start+keysPerQuery)]
+		counters, err := countFlaky(db, batch, opts)
+		if err != nil {
+			return storeErr("count flaky tests", err)
+		}
+		for _, env := range batch {
+			var ids []int64
+			if c := counters[env]; c != nil {
+				ids = c.Tests()
+			}
+			flaky[env] = ids
+			s.states.putFlakyTests(env, version[env], opts, ids)
+		}
+	}
+	for i := range pkgs {
+		p := &pkgs[i]
+		vs := envs[p.Name]
+		if len(vs) == 1 {
+			p.Flaky = len(flaky[vs[0].key])
+			continue
+		}
+		union := map[int64]bool{}
+		for _, e := range vs {
+			for _, id := range flaky[e.key] {
+				union[id] = true
+			}
+		}
+		p.Flaky = len(union)
+	}
+	return nil
+}
+
+// countFlaky reads every test state of the environments envs (by key)
+// into a FlakyCounter per environment.
+func countFlaky(db *gorm.DB, envs []string, opts aggregator.FlakyOptions) (map[string]*aggregator.FlakyCounter, error) {
+	r, err := db.Raw(`SELECT s.state FROM test_states s WHERE s.env_key IN ?`, envs).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out := make(map[string]*aggregator.FlakyCounter, len(envs))
+	in := interner{}
+	var state []byte
+	var st aggregator.TestState
+	for r.Next() {
+		if err := r.Scan(&state); err != nil {
+			return nil, err
+		}
+		id, err := unpackState(state, &st, in)
+		if err != nil {
+			return nil, fmt.Errorf("a test state: %w", err)
+		}
+		c := out[st.EnvKey]
+		if c == nil {
+			c = aggregator.NewFlakyCounter(opts)
+			out[st.EnvKey] = c
+		}
+		c.Add(id, &st)
+	}
+	return out, r.Err()
 }
 
 // Tagsets returns the newest result of each environment of a package,

@@ -16,11 +16,23 @@ import (
 // from the database is the same: an ingest on any replica changes it, so
 // the cache is never stale, and a repeated matrix or flaky ranking skips
 // the big read. At most max readings; the least recently used goes.
+//
+// It keeps, too, the flaky tests of each environment (see
+// Store.flakyCounts), by environment key, with the version of the
+// environment's states they were judged at and the options they were
+// judged with: one small entry per environment, never evicted.
 type stateCache struct {
-	mu   sync.Mutex
-	max  int
-	tick uint64
-	m    map[stateCacheKey]*stateCacheEntry
+	mu    sync.Mutex
+	max   int
+	tick  uint64
+	m     map[stateCacheKey]*stateCacheEntry
+	flaky map[string]flakyEnvEntry
+}
+
+type flakyEnvEntry struct {
+	version string
+	opts    aggregator.FlakyOptions
+	tests   []int64 // the flaky tests' ids
 }
 
 type stateCacheKey struct{ pkg, branch string }
@@ -32,7 +44,33 @@ type stateCacheEntry struct {
 }
 
 func newStateCache(n int) *stateCache {
-	return &stateCache{max: n, m: make(map[stateCacheKey]*stateCacheEntry, n)}
+	return &stateCache{max: n, m: make(map[stateCacheKey]*stateCacheEntry, n), flaky: map[string]flakyEnvEntry{}}
+}
+
+// flakyTests returns the ids of the flaky tests of the environment env
+// judged at version with opts, if kept. The caller must not change them.
+func (c *stateCache) flakyTests(env, version string, opts aggregator.FlakyOptions) ([]int64, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.flaky[env]
+	if !ok || e.version != version || e.opts != opts {
+		return nil, false
+	}
+	return e.tests, true
+}
+
+// putFlakyTests keeps the ids of the flaky tests of the environment env
+// judged at version with opts; the cache owns them.
+func (c *stateCache) putFlakyTests(env, version string, opts aggregator.FlakyOptions, tests []int64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flaky[env] = flakyEnvEntry{version: version, opts: opts, tests: tests}
 }
 
 // get returns a copy of the reading of k taken at version, if kept.

@@ -3,6 +3,7 @@ package gormstore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/pony-build/pony/aggregator"
@@ -68,4 +69,65 @@ func TestStateCacheEvicts(t *testing.T) {
 			t.Errorf("get p/%s at %s: got %v, want %v", tc.branch, tc.version, ok, tc.want)
 		}
 	}
+}
+
+// TestFlakyCountAcrossReplicas: a package's flaky count is the length of
+// its flaky ranking over every branch after every result (late ones and
+// results of another package too), whichever replica stored it, from a
+// replica that keeps counts (a), another that stores half the results (b)
+// and one without a cache (c); and options other than those a count was
+// kept with are not served it.
+func TestFlakyCountAcrossReplicas(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d string) {
+		dsn := newTestDSN(t, d)
+		a := openTestStore(t, dsn, Options{Migrate: true})
+		b := openTestStore(t, dsn, Options{Migrate: true})
+		c := openTestStore(t, dsn, Options{Migrate: true, StateCache: -1})
+		ctx := context.Background()
+		flaky := func(s *Store, opts aggregator.FlakyOptions) map[string]int {
+			t.Helper()
+			pkgs, err := s.Packages(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]int{}
+			for _, p := range pkgs {
+				out[p.Name] = p.Flaky
+			}
+			return out
+		}
+		ranked := func(pkg string, opts aggregator.FlakyOptions) int {
+			t.Helper()
+			states, envs, err := c.TestStates(ctx, aggregator.StateFilter{Package: pkg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(aggregator.RankFlaky(states, envs, opts))
+		}
+		other := aggregator.Env{Package: "other", Host: "h", Arch: "amd64"}
+		seen := map[int]bool{}
+		for i, bag := range scenario() {
+			mustCreate(t, []*Store{a, b}[i%2], bag, aggregator.CreateOptions{})
+			if i%5 == 4 { // another package's results change nothing of eq's
+				mustCreate(t, b, newBag(other, "main", flakeStep("s", []string{"T1"}, []string{"T2"})), aggregator.CreateOptions{})
+			}
+			want := map[string]int{"eq": ranked("eq", aggregator.FlakyOptions{})}
+			if i >= 4 {
+				want["other"] = ranked("other", aggregator.FlakyOptions{})
+			}
+			for _, s := range []*Store{a, a, b, c} { // a twice: its kept counts
+				if got := flaky(s, aggregator.FlakyOptions{}); !maps.Equal(got, want) {
+					t.Fatalf("after result %d: got flaky counts %v, want %v", i, got, want)
+				}
+			}
+			seen[want["eq"]] = true
+			strict := aggregator.FlakyOptions{FlipThreshold: 0.9}
+			if got, want := flaky(a, strict)["eq"], ranked("eq", strict); got != want {
+				t.Fatalf("after result %d, flip threshold 0.9: got %d flaky, want %d", i, got, want)
+			}
+		}
+		if len(seen) < 3 {
+			t.Errorf("got flaky counts %v over the scenario, want at least 3 different ones", seen)
+		}
+	})
 }

@@ -487,7 +487,7 @@ func TestPackagesTagsetsAndHistory(t *testing.T) {
 		// The latest of B: T1 flaky; the same test as A's, so alpha has 2.
 		b2 := create(envB, "main", flakeStep("s", []string{"T1"}, nil))
 
-		pkgs, err := s.Packages(ctx)
+		pkgs, err := s.Packages(ctx, aggregator.FlakyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -496,11 +496,15 @@ func TestPackagesTagsetsAndHistory(t *testing.T) {
 			results int
 			envs    []string // latest keys, newest first
 			flaky   int
+			retry   int
 			last    pony.Receipt
 		}
+		// alpha: T1, T2 and T3 are flaky (T3 by a1's retry flake, on main,
+		// whose a3 is A's newest over every branch); T1 and T2 only were
+		// retry flakes in the latest results.
 		want := []pkgWant{
-			{"alpha", 5, []string{b2.ResultKey, a3.ResultKey}, 2, b2},
-			{"beta", 1, []string{c1.ResultKey}, 1, c1},
+			{"alpha", 5, []string{b2.ResultKey, a3.ResultKey}, 3, 2, b2},
+			{"beta", 1, []string{c1.ResultKey}, 1, 1, c1},
 		}
 		if len(pkgs) != len(want) {
 			t.Fatalf("packages: got %d (%+v), want %d", len(pkgs), pkgs, len(want))
@@ -511,9 +515,16 @@ func TestPackagesTagsetsAndHistory(t *testing.T) {
 			for _, e := range p.Environments {
 				keys = append(keys, e.Key)
 			}
-			if p.Name != w.name || p.Results != w.results || p.Flaky != w.flaky || !slices.Equal(keys, w.envs) || !p.LastReceived.Equal(w.last.Time) {
-				t.Errorf("package %d: got %s results %d flaky %d envs %v last %v; want %s %d %d %v %v",
-					i, p.Name, p.Results, p.Flaky, keys, p.LastReceived, w.name, w.results, w.flaky, w.envs, w.last.Time)
+			if p.Name != w.name || p.Results != w.results || p.Flaky != w.flaky || p.RetryFlakes != w.retry || !slices.Equal(keys, w.envs) || !p.LastReceived.Equal(w.last.Time) {
+				t.Errorf("package %d: got %s results %d flaky %d retry flakes %d envs %v last %v; want %s %d %d %d %v %v",
+					i, p.Name, p.Results, p.Flaky, p.RetryFlakes, keys, p.LastReceived, w.name, w.results, w.flaky, w.retry, w.envs, w.last.Time)
+			}
+			states, envs, err := s.TestStates(ctx, aggregator.StateFilter{Package: p.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ranked := aggregator.RankFlaky(states, envs, aggregator.FlakyOptions{}); len(ranked) != p.Flaky {
+				t.Errorf("package %s: got %d flaky, want %d, as the flaky ranking", p.Name, p.Flaky, len(ranked))
 			}
 		}
 

@@ -700,3 +700,54 @@ func TestCustomRegisterer(t *testing.T) {
 	}
 	t.Error("pony_http_request_duration_seconds not registered")
 }
+
+// TestPackagesFlakyAndNeverReported: GET /api/v1/packages counts as flaky
+// the tests GET …/flaky lists (here two tests whose commit passed and
+// failed, none a retry flake in the latest result), says how many were
+// retry flakes apart, and lists a package that expects environments but
+// never reported, its expected environments missing.
+func TestPackagesFlakyAndNeverReported(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	f.postBag(envBag("p", "h1", "go1.22", "c1", pass("s", "TestA"), pass("s", "TestB")))
+	f.postBag(envBag("p", "h1", "go1.22", "c1", fail("s", "TestA"), fail("s", "TestB")))
+	f.postBag(envBag("p", "h1", "go1.22", "c2", pass("s", "TestA"), pass("s", "TestB")))
+	if r := f.do(http.MethodPut, "/api/v1/packages/ghost/expected", strings.NewReader(`[{"name": "nightly", "match": {"host": "n1"}, "interval": "1h"}]`)); r.Code != 200 {
+		t.Fatalf("PUT expected: got %d %s, want 200", r.Code, r.Body)
+	}
+	var fl struct {
+		Tests []aggregator.FlakyTest `json:"tests"`
+	}
+	f.get("/api/v1/packages/p/flaky").json(t, &fl)
+	var ans struct {
+		Packages []struct {
+			Name         string            `json:"package"`
+			Results      int               `json:"results"`
+			Environments []json.RawMessage `json:"environments"`
+			Flaky        int               `json:"flaky"`
+			RetryFlakes  *int              `json:"retry_flakes"`
+			Expected     []struct {
+				Expected struct {
+					Name string `json:"name"`
+				} `json:"expected"`
+				Missing bool   `json:"missing"`
+				Reason  string `json:"reason"`
+			} `json:"expected"`
+		} `json:"packages"`
+	}
+	r := f.get("/api/v1/packages")
+	r.json(t, &ans)
+	if len(ans.Packages) != 2 || ans.Packages[0].Name != "ghost" || ans.Packages[1].Name != "p" {
+		t.Fatalf("got %s, want ghost and p", clipBody(r.Body))
+	}
+	if p := ans.Packages[1]; len(fl.Tests) != 2 || p.Flaky != 2 || p.RetryFlakes == nil || *p.RetryFlakes != 0 || p.Expected != nil {
+		t.Errorf("p: got %s and %d tests on the flaky page; want flaky 2 as the flaky page, retry_flakes 0 and no expected", clipBody(r.Body), len(fl.Tests))
+	}
+	g := ans.Packages[0]
+	if g.Results != 0 || g.Environments == nil || len(g.Environments) != 0 || g.Flaky != 0 ||
+		len(g.Expected) != 1 || g.Expected[0].Expected.Name != "nightly" || !g.Expected[0].Missing || g.Expected[0].Reason != "never reported" {
+		t.Errorf("ghost: got %s, want no results, environments [] and nightly missing, never reported", clipBody(r.Body))
+	}
+	if !strings.Contains(string(r.Body), `"environments":[]`) {
+		t.Errorf("got %s, want \"environments\":[] for ghost, not null", clipBody(r.Body))
+	}
+}
