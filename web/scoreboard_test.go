@@ -79,9 +79,9 @@ func (c *countingScoreboard) Matrix(ctx context.Context, pkg string, q aggregato
 	return c.sb.Matrix(ctx, pkg, q)
 }
 
-func (c *countingScoreboard) Flaky(ctx context.Context, pkg, branch string) ([]aggregator.FlakyTest, error) {
-	c.count("Flaky")
-	return c.sb.Flaky(ctx, pkg, branch)
+func (c *countingScoreboard) Flakiness(ctx context.Context, pkg string, q aggregator.FlakyQuery) ([]aggregator.FlakyTest, error) {
+	c.count("Flakiness")
+	return c.sb.Flakiness(ctx, pkg, q)
 }
 
 func (c *countingScoreboard) ChangesFor(ctx context.Context, keys []string) (map[string]aggregator.Changes, error) {

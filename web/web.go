@@ -38,7 +38,7 @@ type Scoreboard interface {
 	Changes(ctx context.Context, key string) (aggregator.Changes, error)
 	TestHistory(ctx context.Context, f aggregator.TestHistoryFilter) (aggregator.TestHistory, error)
 	Matrix(ctx context.Context, pkg string, q aggregator.MatrixQuery) (aggregator.Matrix, error)
-	Flaky(ctx context.Context, pkg, branch string) ([]aggregator.FlakyTest, error)
+	Flakiness(ctx context.Context, pkg string, q aggregator.FlakyQuery) ([]aggregator.FlakyTest, error)
 	// The batch reads: the feeds are a fixed number of calls however many
 	// packages and results they show (the scoreboard is one, Packages).
 	ChangesFor(ctx context.Context, keys []string) (map[string]aggregator.Changes, error)
