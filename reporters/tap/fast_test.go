@@ -94,6 +94,24 @@ var fastCases = map[string]string{
 	"failing bail out":     "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\nBail out! stop\n",
 	"failing cut":          "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  err",
 	"failing in prove":     "t/a.t .. \n# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\n1..1\nt/b.t .. \n# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\n1..1\n",
+	// Buffered subtests (TAP 14): a block whose next line is a `{` opens
+	// one with its point, and is the general path's; a name ending in
+	// ` {` with a YAML block opens none.
+	"brace after block":       "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n{\n    ok 1 - x\n    1..1\n}\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"brace after failing":     "# Subtest: a\nnot ok 1 - a\n  ---\n  duration_ms: 1\n  ...\n{\n    not ok 1 - x\n    1..1\n}\n1..1\n",
+	"brace after suite":       "# Subtest: s\n    # Subtest: c1\n    ok 1 - c1\n      ---\n      duration_ms: 0.037\n      ...\n    1..1\nok 1 - s\n  ---\n  duration_ms: 1.5\n  type: 'suite'\n  ...\n{\n    ok 1 - x\n    1..1\n}\n1..1\n",
+	"brace nested":            "# Subtest: s\n    # Subtest: a\n    ok 1 - a\n      ---\n      duration_ms: 1\n      ...\n    {\n        ok 1 - x\n        1..1\n    }\n    1..1\nok 1 - s\n1..1\n",
+	"brace in name":           "# Subtest: a {\nok 1 - a {\n  ---\n  duration_ms: 1\n  ...\n    ok 1 - x\n    1..1\n# Subtest: b # SKIP c {\nok 2 - b # SKIP c {\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"blocks in buffered":      "ok 1 - b {\n    # Subtest: x\n    ok 1 - x\n      ---\n      duration_ms: 1\n      ...\n    1..1\n}\n# Subtest: c\nok 2 - c\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"buffered then block":     "ok 1 - b {\n# Subtest: c\nok 2 - c\n  ---\n  duration_ms: 1\n  ...\n    ok 1\n}\n1..2\n",
+	"unclosed buffered":       "ok 1 - b {\n    # Subtest: x\n    ok 1 - x\n      ---\n      duration_ms: 1\n      ...\n# Subtest: c\nok 2 - c\n  ---\n  duration_ms: 1\n  ...\n1..2\n",
+	"more than planned":       "1..1\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n",
+	"after trailing plan":     "# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n1..1\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n# Subtest: c\nnot ok 3 - c\n  ---\n  duration_ms: 1\n  ...\n",
+	"after skip all":          "1..0\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n",
+	"failing outside plan":    "1..1\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n# Subtest: b\nnot ok 2 - b\n  ---\n  duration_ms: 1\n  ...\n",
+	"strict":                  "pragma +strict\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\nnoise\n# Subtest: b\nok 2 - b\n  ---\n  duration_ms: 1\n  ...\n    noise\n1..2\n",
+	"subtest plan not met":    "# Subtest: s\n    # Subtest: a\n    ok 1 - a\n      ---\n      duration_ms: 1\n      ...\n    1..2\nok 1 - s\n  ---\n  duration_ms: 1\n  type: 'suite'\n  ...\n1..1\n",
+	"subtest after last test": "1..1\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 1\n  ...\n    # Subtest: b\n    # Subtest: c\n    ok 1 - c\n      ---\n      duration_ms: 1\n      ...\n    1..1\n",
 }
 
 // sameParse parses in with and without the fast path, through readers

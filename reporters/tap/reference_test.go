@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,17 +19,22 @@ import (
 )
 
 // refCounts is what scripts/tap-reference prints for one file: npm
-// tap-parser's final counts, for the top-level test points only.
+// tap-parser's final results, for the top-level test points only, with its
+// protocol failures.
 type refCounts struct {
-	File    string `json:"file,omitempty"`
-	OK      bool   `json:"ok"`
-	Count   int    `json:"count"`
-	Pass    int    `json:"pass"`
-	Fail    int    `json:"fail"`
-	Todo    int    `json:"todo"`
-	Skip    int    `json:"skip"`
-	Bailout any    `json:"bailout"` // false, or the reason
-	Plan    struct {
+	File  string `json:"file,omitempty"`
+	OK    bool   `json:"ok"`
+	Count int    `json:"count"`
+	Pass  int    `json:"pass"`
+	// Fail counts the failing test points (TODO ones too) and the
+	// protocol failures.
+	Fail    int `json:"fail"`
+	Todo    int `json:"todo"`
+	Skip    int `json:"skip"`
+	Bailout any `json:"bailout"` // false, or the reason
+	// Failures are the protocol failures' tapError strings.
+	Failures []string `json:"failures"`
+	Plan     struct {
 		Start   *int `json:"start"`
 		End     *int `json:"end"`
 		SkipAll bool `json:"skipAll"`
@@ -36,38 +42,60 @@ type refCounts struct {
 }
 
 // knownDifferences lists, per input file and compared field, where this
-// parser deliberately counts differently from tap-parser, and why. A
+// parser deliberately reads differently from tap-parser, and why. A
 // listed difference that disappears fails the test too, so the table stays
-// true.
+// true. The fields are those of compare.
 var knownDifferences = map[string]map[string]string{
 	"prove-v.txt": {
-		"plan": "prove -v prints several files' TAP; we read each file's section with its own plan (and name its tests after the file, as Suite), so the last plan is the second file's; tap-parser reads one stream and keeps the first",
+		"plan":     "prove -v prints several files' TAP; we read each file's section with its own plan (and name its tests after the file, as Suite), so the last plan is the second file's; tap-parser reads one stream and keeps the first",
+		"fail":     "as plan: tap-parser also counts each file's test numbers, met again in the next file, as duplicates",
+		"failures": "as fail",
 	},
 	"prove-v-example.txt": {
-		"plan":  "as prove-v.txt: one plan per file's section",
-		"count": "prove prints its own verdict `ok` after a passing file's TAP; tap-parser counts it as a test point, we keep it as output (prove's own summary says Tests=7)",
-		"pass":  "as count",
+		"plan":     "as prove-v.txt: one plan per file's section",
+		"count":    "prove prints its own verdict `ok` after a passing file's TAP; tap-parser counts it as a test point, we keep it as output (prove's own summary says Tests=7)",
+		"pass":     "as count",
+		"fail":     "as prove-v.txt: no duplicate numbers across files' sections",
+		"failures": "as fail",
 	},
 	"prove-v-timer.txt": {
-		"plan":  "as prove-v.txt",
-		"count": "as prove-v-example.txt, the verdict here being `ok       44 ms ( … CPU)` with --timer",
-		"pass":  "as count",
+		"plan":     "as prove-v.txt",
+		"count":    "as prove-v-example.txt, the verdict here being `ok       44 ms ( … CPU)` with --timer",
+		"pass":     "as count",
+		"fail":     "as prove-v.txt",
+		"failures": "as fail",
 	},
 	"empty.tap": {
-		"plan": "an input without any TAP line is not TAP to us: no step, an error saying so; tap-parser reads it as a skip-all plan 1..0",
+		"plan": "an input without any TAP line is not TAP to us: no step, an error saying so; tap-parser reads it as a skip-all plan 1..0, which passes",
+		"ok":   "as plan",
 	},
-	"die.tap":         {"plan": "as empty.tap: no TAP line at all"},
-	"out_err_mix.tap": {"plan": "as empty.tap: only non-TAP lines"},
+	"die.tap":         {"plan": "as empty.tap: no TAP line at all", "ok": "as plan"},
+	"out_err_mix.tap": {"plan": "as empty.tap: only non-TAP lines", "ok": "as plan"},
 	"out_of_order.tap": {
-		"count": "test points after a trailing plan are kept (and the plan reported as not met): nothing good is dropped; tap-parser ignores them",
-		"pass":  "as count",
+		"count":    "test points after a trailing plan are kept and fail the plan (AfterPlan, one each): nothing good is dropped; tap-parser drops them as non-TAP, then finds fewer tests than planned",
+		"pass":     "as count",
+		"fail":     "as count: five points after the plan against tap-parser's one \"incorrect number of tests\"",
+		"failures": "as fail",
+	},
+	"tap-parser-out_of_order.tap": {
+		"count": "as out_of_order.tap, of which it is a copy", "pass": "as count", "fail": "as count", "failures": "as count",
 	},
 	"skip-all-with-assert.tap": {
-		"count": "a test point after a skip-all plan is kept and reported; tap-parser ignores it",
-		"pass":  "as count",
+		"count":    "a test point after a skip-all plan is kept, and fails the plan (AfterPlan, and more tests than the 0 planned); tap-parser drops it as non-TAP and passes",
+		"pass":     "as count",
+		"fail":     "as count",
+		"failures": "as count",
+		"ok":       "as count",
 	},
 	"space_after_plan.tap": {
-		"plan": "a plan line with trailing spaces is read as a plan; tap-parser does not (and then reports the tests as unplanned)",
+		"plan":     "a plan line with trailing spaces is read as a plan, and met; tap-parser does not read it (and then reports the tests as unplanned)",
+		"fail":     "as plan",
+		"failures": "as plan",
+		"ok":       "as plan",
+	},
+	"strict-pragma-child-broken-diags.tap": {
+		"fail":     "tap-parser counts a subtest's strict-mode failures in its parent's fail count as well; ours are the subtest's, in its own \"child/(strict)\" entry (the top-level fail, the failing test point, agrees)",
+		"failures": "as fail",
 	},
 }
 
@@ -119,16 +147,17 @@ func refInputs(t *testing.T) []refInput {
 	return ins
 }
 
-// ours computes our counts in tap-parser's terms.
+// ours computes our results in tap-parser's terms.
 func ours(t *testing.T, path string) refCounts {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sum, _ := tap.Parse(context.Background(), bytes.NewReader(data), tap.Options{File: filepath.Base(path)})
+	step, sum, _ := tap.Parse(context.Background(), bytes.NewReader(data), tap.Options{File: filepath.Base(path)})
 	var c refCounts
-	c.Count, c.Pass, c.Fail, c.Skip, c.Todo = sum.Count, sum.Pass, sum.Fail, sum.Skip, sum.Todo
+	c.OK = step != nil && step.Succeeded()
+	c.Count, c.Pass, c.Skip, c.Todo = sum.Count, sum.Pass, sum.Skip, sum.Todo
 	c.Bailout = false
 	if sum.Bailout {
 		c.Bailout = sum.BailoutReason
@@ -139,13 +168,67 @@ func ours(t *testing.T, path string) refCounts {
 	if sum.Plan != nil {
 		c.Plan.Start, c.Plan.End, c.Plan.SkipAll = &sum.Plan.Start, &sum.Plan.End, sum.Plan.SkipAll
 	}
+	// tap-parser says "incorrect number of tests" at the end only when
+	// nothing failed before (its ok is still true); a 1..0 plan with tests
+	// it reports whatever else failed.
+	failedBefore := sum.Bailout
+	if step != nil {
+		for _, r := range step.Tests {
+			top := r.Name == tap.PlanEntry || r.Name == tap.StrictEntry
+			failedBefore = failedBefore || r.Status.Failed() && !top
+		}
+	}
+	for _, f := range sum.Failures {
+		if f.Kind != tap.TooMany && f.Kind != tap.TooFew {
+			failedBefore = true
+		}
+	}
+	for _, f := range sum.Failures {
+		k := string(f.Kind)
+		switch {
+		case f.Kind == tap.TooMany && sum.Plan != nil && sum.Plan.SkipAll:
+		case f.Kind == tap.TooMany || f.Kind == tap.TooFew:
+			if failedBefore {
+				continue
+			}
+			k = "incorrect number"
+		}
+		c.Failures = append(c.Failures, k)
+	}
+	c.Fail = sum.Fail + len(c.Failures)
 	return c
 }
 
-// compare lists the fields where our counts differ from tap-parser's.
-// tap-parser's fail also counts its protocol errors (a plan not met, a
-// test number out of order…), so it is compared as "not ok" lines:
-// count - pass. Its skip counts every test of a skip-all plan.
+// refKinds maps tap-parser's protocol failures onto our kinds (a "too
+// many" or "too few" being its "incorrect number of tests", but the
+// first, of a 1..0 plan with tests).
+func refKinds(failures []string) []string {
+	var out []string
+	for _, f := range failures {
+		k := "tap-parser: " + f
+		switch {
+		case f == "id greater than plan end" || f == "id less than plan start":
+			k = string(tap.OutsidePlan)
+		case strings.HasPrefix(f, "test point id ") && strings.HasSuffix(f, " appears multiple times"):
+			k = string(tap.Duplicate)
+		case f == "no plan":
+			k = string(tap.NoPlan)
+		case f == "incorrect number of tests":
+			k = "incorrect number"
+		case f == "Plan of 1..0, but test points encountered":
+			k = string(tap.TooMany)
+		case f == "Non-TAP data encountered in strict mode" || f == "plan end cannot be less than plan start":
+			k = string(tap.Strict)
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// compare lists the fields where our results differ from tap-parser's:
+// ok (our step succeeded), the counts (fail being the failing test points
+// and the protocol failures), the protocol failures' kinds, the bail out
+// and the plan. tap-parser's skip counts every test of a skip-all plan.
 func compare(got, ref refCounts) map[string]string {
 	diff := map[string]string{}
 	check := func(field string, g, w any) {
@@ -153,9 +236,10 @@ func compare(got, ref refCounts) map[string]string {
 			diff[field] = fmt.Sprintf("got %v, want %v", g, w)
 		}
 	}
+	check("ok", got.OK, ref.OK)
 	check("count", got.Count, ref.Count)
 	check("pass", got.Pass, ref.Pass)
-	check("notok", got.Fail, ref.Count-ref.Pass)
+	check("fail", got.Fail, ref.Fail)
 	check("todo", got.Todo, ref.Todo)
 	refSkip := ref.Skip
 	if ref.Plan.SkipAll {
@@ -166,6 +250,10 @@ func compare(got, ref refCounts) map[string]string {
 	}
 	check("skip", got.Skip, refSkip)
 	check("bailout", got.Bailout, ref.Bailout)
+	gk, rk := slices.Clone(got.Failures), refKinds(ref.Failures)
+	sort.Strings(gk)
+	sort.Strings(rk)
+	check("failures", gk, rk)
 	ip := func(p *int) any {
 		if p == nil {
 			return nil
@@ -177,8 +265,9 @@ func compare(got, ref refCounts) map[string]string {
 	return diff
 }
 
-// TestReferenceCounts compares our top-level counts with npm tap-parser's,
-// committed as *.tap-parser.json by scripts/tap-reference.
+// TestReferenceCounts compares our results with npm tap-parser's,
+// committed as *.tap-parser.json by scripts/tap-reference: ok, the
+// top-level counts, the protocol failures, the bail out and the plan.
 func TestReferenceCounts(t *testing.T) {
 	for _, in := range refInputs(t) {
 		t.Run(filepath.Base(in.path), func(t *testing.T) {

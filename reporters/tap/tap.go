@@ -4,8 +4,31 @@
 // It understands the version line, the plan (leading or trailing, and
 // `1..0 # SKIP reason`), test points with or without numbers, the SKIP and
 // TODO directives, YAML diagnostic blocks, TAP 14 indented subtests (and
-// node's and Test::More's `# Subtest:` comments), `Bail out!`, pragmas and
+// node's and Test::More's `# Subtest:` comments, at the parent's
+// indentation or, as older Test::More wrote it, at the subtest's), TAP 14
+// buffered subtests (below), `Bail out!`, pragmas (`pragma +strict`) and
 // comments. Lines that are not TAP are kept as the step's output.
+//
+// A buffered subtest (node-tap, Test2; tap-parser reads them, the TAP 14
+// specification leaves them to harnesses) puts its test point first and
+// its body after it, indented 4 spaces, closed by a `}` at the point's
+// indentation:
+//
+//	ok 1 - name {
+//	    ok 1 - child
+//	    1..1
+//	}
+//
+// The point opens it when its line ends in ` {` and the body follows at
+// once; the test is "name", without the ` {` (which may also end its
+// directive: `ok 1 - name # TODO why {`, `ok 1 - name # time=5ms {`, or its
+// description before a directive: `ok 1 - name { # time=5ms`). A point
+// with a YAML block opens it with a `{` line of its own after the block.
+// A point whose ` {` no body follows keeps it in its name (node's test
+// runner writes a test named "x {" so, with its YAML block). A body ends
+// with its `}`, or, not closed, with a test point at its parent's level
+// or the end of the input; any other line at the parent's level in it is
+// not TAP.
 //
 // How TAP maps onto pony:
 //
@@ -16,8 +39,9 @@
 //     timeout or a cancellation is an error, not a failure.
 //   - A subtest's tests are named after their parents, Go style:
 //     "outer/inner/leaf". The parent's own test point is an entry too, after
-//     its children, as `go test` does. Suite is empty, except for the output
-//     of `prove -v`, whose sections are named by their file (t/foo.t).
+//     its children, as `go test` does (for a buffered subtest too, whose
+//     point comes first). Suite is empty, except for the output of
+//     `prove -v`, whose sections are named by their file (t/foo.t).
 //   - A test without a description is named by its number, "#3". Two test
 //     points with the same name under the same parent are different tests in
 //     TAP (it has no reruns), so the later ones get " #2", " #3"…
@@ -28,12 +52,26 @@
 //     keys become Properties, and the raw block and the comments that follow
 //     the test are its Output. Passing tests keep none of these, unless
 //     Options.KeepPassingOutput, so memory does not grow with their chatter.
+//   - A broken plan fails the stream, every test kept: an entry named
+//     "(plan)" (PlanEntry) with status error, after the tests of its level
+//     (the stream's, or a subtest's, then "sub/(plan)"), says what broke
+//     it and where, its Line the first such line of the input (File):
+//     more tests than planned (`1..0` with tests too), a test number
+//     outside the plan or seen before, a test point after a trailing plan
+//     (or after `1..0`), a subtest with fewer tests than its plan or none.
+//     Under `pragma +strict` (a subtest inherits its parent's), each line
+//     that is not TAP is a failure too, reported by an entry "(strict)".
+//     Summary.Failures lists the top level's, with kinds in npm
+//     tap-parser's terms. Numbers out of order are only noted.
 //   - Step.Errout holds what the parser has to say about the stream, one
-//     line each: a bail out, a skip-all plan's reason, a plan not met,
-//     duplicate or out-of-order numbers.
-//   - Step.Incomplete is set when tests were lost: fewer tests than planned,
-//     no plan at all, a bail out, a YAML block or subtest cut off by the end
-//     of the input.
+//     line each: a bail out, a skip-all plan's reason, a broken plan,
+//     out-of-order numbers, a subtest left open.
+//   - Step.Incomplete is set when tests were lost: fewer tests than planned
+//     at the end of the input, no plan at all, a bail out, a YAML block cut
+//     off by the end of the input, a subtest left open (not closed by its
+//     test point or `}`) short of its plan, or without one. A subtest left
+//     open that met its plan (tap-parser's "subtest-unfinished") is only
+//     noted.
 package tap
 
 import (
@@ -103,7 +141,54 @@ type Summary struct {
 	BailoutReason string
 	// Problems lists what was wrong, at most maxProblems of them.
 	Problems []Problem
+	// Failures lists the top level's protocol failures, at most
+	// maxProblems of them: what makes the stream fail though no test point
+	// does. Those of kind TooFew and NoPlan (tests were lost) make the step
+	// Incomplete; the others are the PlanEntry and StrictEntry entries.
+	Failures []Failure
 }
+
+// Failure is a protocol failure, where it was seen.
+type Failure struct {
+	Line int
+	Kind FailureKind
+	Msg  string
+}
+
+// FailureKind says what a protocol failure is.
+type FailureKind string
+
+// The kinds of protocol failure. npm's tap-parser reports each of them as
+// a failure (a "tapError"), but AfterPlan: it drops such points as
+// non-TAP.
+const (
+	// OutsidePlan is a test number outside the plan's range.
+	OutsidePlan FailureKind = "outside plan"
+	// Duplicate is a test number seen before.
+	Duplicate FailureKind = "duplicate number"
+	// AfterPlan is a test point after a trailing plan (or after `1..0`).
+	AfterPlan FailureKind = "after plan"
+	// TooMany is more test points than planned, counted at the end.
+	TooMany FailureKind = "too many"
+	// TooFew is fewer test points than planned: at the end of the input,
+	// tests were lost; in a subtest, its plan was not met.
+	TooFew FailureKind = "too few"
+	// NoPlan is an input that ended without a plan (tests may have been
+	// lost), or a subtest without one.
+	NoPlan FailureKind = "no plan"
+	// Strict is a line that is not TAP under `pragma +strict`.
+	Strict FailureKind = "strict"
+)
+
+// Names of the entries that report a stream's (or a subtest's) protocol
+// failures, with status error, after its tests.
+const (
+	// PlanEntry reports a plan broken: test numbers outside it or seen
+	// twice, tests after a trailing plan, more tests than planned.
+	PlanEntry = "(plan)"
+	// StrictEntry reports lines that are not TAP under `pragma +strict`.
+	StrictEntry = "(strict)"
+)
 
 const (
 	maxProblems = 100
@@ -245,7 +330,30 @@ type frame struct {
 	// comments; nil when there is none. It points to pendBuf, reused.
 	pend    *pending
 	pendBuf *pending
+	// buffered is set for the body of a TAP 14 buffered subtest, opened
+	// by its parent's pending point (`ok N - name {`) and closed by `}`.
+	buffered bool
+	// strict is `pragma +strict`'s setting, inherited from the parent.
+	strict bool
+	// trailing is set once a plan came after test points (or was
+	// `1..0`): no test point may follow.
+	trailing bool
+	// cut is set on a subtest closed without its end (its test point or
+	// `}`): a plan it did not meet is said by closeUnfinished instead.
+	cut bool
+	// big holds the test numbers too big for seen, at most maxBig.
+	big []int
+	// fails are the frame's protocol failures (not TooFew or NoPlan),
+	// at most maxFails of them; nPlan and nStrict count them all.
+	fails          []Failure
+	nPlan, nStrict int
 }
+
+// maxBig caps frame.big, and maxFails frame.fails.
+const (
+	maxBig   = 64
+	maxFails = 20
+)
 
 // pending is a test point read but not yet committed.
 type pending struct {
@@ -279,6 +387,11 @@ type pending struct {
 	// yamlOut is the YAML block's text, when it was the first thing
 	// written to out.
 	yamlOut string
+	// braceCut is the length of name without its ` {`, -1 when it has
+	// none; braceReason is set when the ` {` ended the directive's reason
+	// instead (see point.brace).
+	braceCut    int
+	braceReason bool
 }
 
 type parser struct {
@@ -340,8 +453,15 @@ type parser struct {
 	// reasons are the last SKIP or TODO reasons read, made strings once.
 	reasons [2]string
 	bailed  bool
-	nProbs  int
-	noteBuf []string
+	// sawVersion is set once the section's version line was read.
+	sawVersion bool
+	// await is the pending test point the last line left waiting for a
+	// buffered subtest's body (see brace); awaitStrip says the point's
+	// line ended in ` {`.
+	await      *pending
+	awaitStrip bool
+	nProbs     int
+	noteBuf    []string
 
 	// YAML block in progress.
 	inYAML   bool
@@ -353,6 +473,7 @@ type parser struct {
 // reset starts a new stream (the input, or a section of prove -v output).
 func (p *parser) reset() {
 	p.stack = append(p.stack[:0], &frame{indent: 0})
+	p.sawVersion, p.await = false, nil
 }
 
 func (p *parser) problem(line int, msg string, fatal bool) {
@@ -412,6 +533,15 @@ func (p *parser) handle(line []byte) {
 		return
 	}
 	top := p.stack[len(p.stack)-1]
+	// A test point ending in ` {` (or a `{` line after its YAML block)
+	// opens a buffered subtest when its body, indented 4 spaces, follows
+	// at once (blank lines aside).
+	await, strip := p.await, p.awaitStrip
+	p.await = nil
+	if await != nil && await == top.pend && ind >= top.indent+4 {
+		p.openBuffered(top, strip)
+		top = p.stack[len(p.stack)-1]
+	}
 	kind := classify(s)
 
 	// A YAML block opens right after a test point, two spaces in.
@@ -428,10 +558,13 @@ func (p *parser) handle(line []byte) {
 				return
 			}
 		}
+		if p.brace(top, ind, s, await, strip) {
+			return
+		}
 		if len(p.stack) == 1 && ind == 0 && p.proveHeader(s) {
 			return
 		}
-		p.output(line)
+		p.nonTAP(ind, line)
 		return
 	}
 
@@ -444,7 +577,13 @@ func (p *parser) handle(line []byte) {
 	// A structural line: find or make its level.
 	switch {
 	case ind == top.indent:
-	case ind == top.indent+4 && (kind == kindPoint || kind == kindPlan || kind == kindVersion || kind == kindSubtest):
+	case ind == top.indent+4 && kind == kindSubtest:
+		// An indented `# Subtest:` comment (Test::More before 1.3)
+		// opens the subtest at its own indentation.
+		p.commit(top)
+		p.push(ind, subtestName(s))
+		return
+	case ind == top.indent+4 && (kind == kindPoint || kind == kindPlan || kind == kindVersion):
 		// An indented subtest without a `# Subtest:` comment.
 		p.commit(top)
 		p.push(ind, nil)
@@ -452,12 +591,30 @@ func (p *parser) handle(line []byte) {
 	case ind < top.indent:
 		f := p.frameAt(ind)
 		if f == nil {
-			p.output(line)
+			p.nonTAP(ind, line)
 			return
 		}
 		if kind == kindComment {
 			p.comment(f, s)
 			return
+		}
+		if kind == kindPragma || kind == kindVersion {
+			// Between a subtest's start and its end, its parent has
+			// nothing to say but its test point (TAP 14, subtest rule
+			// 12): not TAP.
+			p.nonTAP(ind, line)
+			return
+		}
+		if g := p.bufferedAbove(f); g != nil && kind != kindBailout {
+			// The body of a buffered subtest ends with its `}`: a test
+			// point at the parent's level ends it too (tap-parser does
+			// so), any other line there is not TAP (TAP 14, subtest
+			// rule 12).
+			if kind != kindPoint {
+				p.nonTAP(ind, line)
+				return
+			}
+			p.closeTo(g, false, fmt.Sprintf("line %d is a test point at its parent's level", p.line))
 		}
 		top = f
 	default:
@@ -466,7 +623,7 @@ func (p *parser) handle(line []byte) {
 			p.comment(top, s)
 			return
 		}
-		p.output(line)
+		p.nonTAP(ind, line)
 		return
 	}
 
@@ -475,7 +632,7 @@ func (p *parser) handle(line []byte) {
 		p.comment(top, s)
 	case kindSubtest:
 		p.commit(top)
-		p.push(top.indent+4, bytes.TrimSpace(bytes.TrimPrefix(s[len("# Subtest"):], []byte(":"))))
+		p.push(top.indent+4, subtestName(s))
 	case kindPoint:
 		p.point(top, s)
 	case kindPlan:
@@ -483,15 +640,188 @@ func (p *parser) handle(line []byte) {
 	case kindVersion:
 		p.sawTAP = true
 		p.commit(top)
-		if len(p.stack) == 1 {
+		if top == p.stack[0] {
 			v, _ := strconv.Atoi(strings.TrimSpace(string(s[len("TAP version"):])))
+			if v < 13 || top.plan != nil || top.count > 0 || p.sawVersion {
+				// Only a first line may say the version, 13 or more (TAP
+				// 12 had none): a strict parse refuses any other.
+				p.strictFail(top, line)
+			}
+			p.sawVersion = true
 			p.sum.Version = v
 		}
 	case kindPragma:
 		p.commit(top)
+		if key := bytes.TrimRight(s[len("pragma +"):], " \t"); string(key) == "strict" {
+			top.strict = s[len("pragma ")] == '+'
+		}
 	case kindBailout:
 		p.bailout(top, s)
 	}
+}
+
+// subtestName is the name in a `# Subtest: NAME` comment.
+func subtestName(s []byte) []byte {
+	return bytes.TrimSpace(bytes.TrimPrefix(s[len("# Subtest"):], []byte(":")))
+}
+
+// brace reads the lines of a buffered subtest that are neither TAP nor
+// output: the `}` that closes its body at its test point's indentation,
+// and the `{` that stands on its own after the test point's YAML block
+// (node-tap's form for a subtest with diagnostics). await is the pending
+// point that the previous line left waiting for a body (strip: the point
+// ends in ` {`), nil when there is none. It reports whether it took s.
+func (p *parser) brace(top *frame, ind int, s []byte, await *pending, strip bool) bool {
+	t := bytes.TrimRight(s, " \t")
+	if len(t) != 1 {
+		return false
+	}
+	switch t[0] {
+	case '}':
+		for i := len(p.stack) - 1; i > 0; i-- {
+			if g := p.stack[i]; g.buffered && g.indent == ind+4 {
+				p.closeTo(g, true, "")
+				return true
+			}
+		}
+		if await != nil && await == top.pend && ind == top.indent {
+			// An empty body.
+			p.openBuffered(top, strip)
+			p.closeTo(p.stack[len(p.stack)-1], true, "")
+			return true
+		}
+	case '{':
+		if pd := top.pend; pd != nil && ind == top.indent && pd.hadYAML && !p.inYAML {
+			p.await, p.awaitStrip = pd, false
+			return true
+		}
+	}
+	return false
+}
+
+// openBuffered opens the body of a buffered subtest, whose test point is
+// f's pending one; strip drops the point's ` {` from its name (and from
+// its directive's reason).
+func (p *parser) openBuffered(f *frame, strip bool) {
+	pd := f.pend
+	if strip && pd.braceCut >= 0 {
+		if pd.braceCut == 0 {
+			pd.name = strconv.AppendInt(append(pd.name[:0], '#'), int64(pd.num), 10)
+		} else {
+			pd.name = pd.name[:pd.braceCut]
+		}
+		pd.braceCut = -1
+	}
+	if strip && pd.braceReason {
+		pd.reason = strings.TrimRight(strings.TrimSuffix(pd.reason, "{"), " \t")
+		pd.braceReason = false
+	}
+	p.push(f.indent+4, pd.name)
+	g := p.stack[len(p.stack)-1]
+	g.buffered, g.startLine = true, pd.line
+}
+
+// bufferedAbove returns the outermost buffered subtest open inside frame
+// f, nil when there is none.
+func (p *parser) bufferedAbove(f *frame) *frame {
+	inside := false
+	for _, g := range p.stack {
+		if inside && g.buffered {
+			return g
+		}
+		inside = inside || g == f
+	}
+	return nil
+}
+
+// closeTo ends the body of the buffered subtest g, closed by its `}` when
+// closed, else for why; the subtests open inside it did not finish.
+func (p *parser) closeTo(g *frame, closed bool, why string) {
+	for p.stack[len(p.stack)-1] != g {
+		inner := why
+		if closed {
+			inner = fmt.Sprintf("the body of %q closed on line %d", g.title(), p.line)
+		}
+		p.closeUnfinished(inner)
+	}
+	p.closeBuffered(closed, why)
+}
+
+// closeUnfinished closes the innermost subtest, which did not finish (its
+// test point, or its `}`, never came) for why. Its entries are kept, named
+// after it. Tests may have been lost, unless it met its own plan.
+func (p *parser) closeUnfinished(why string) {
+	if p.stack[len(p.stack)-1].buffered {
+		p.closeBuffered(false, why)
+		return
+	}
+	p.stack[len(p.stack)-1].cut = true
+	child := p.pop()
+	if !p.bailed {
+		if child.planMet() {
+			p.problem(child.startLine, fmt.Sprintf("subtest %q started here has no test point of its own (%s); its plan was met", child.title(), why), false)
+		} else {
+			p.problem(child.startLine, fmt.Sprintf("subtest %q started here did not finish: %s", child.title(), why), true)
+		}
+	}
+	parent := p.stack[len(p.stack)-1]
+	for _, r := range prefixed(child.results, child.title()) {
+		p.emit(parent, r)
+	}
+	p.release(child)
+}
+
+// closeBuffered ends the body of the innermost subtest, a buffered one,
+// closed by its `}` when closed, else for why: its entries go before its
+// test point's, pending in its parent, named after it; the point is then
+// committed.
+func (p *parser) closeBuffered(closed bool, why string) {
+	p.stack[len(p.stack)-1].cut = !closed
+	g := p.pop()
+	parent := p.stack[len(p.stack)-1]
+	if !closed && !p.bailed {
+		msg := fmt.Sprintf("buffered subtest %q opened here is not closed with \"}\": %s", g.title(), why)
+		if g.planMet() {
+			msg += "; its plan was met"
+		}
+		p.problem(g.startLine, msg, !g.planMet())
+	}
+	pd := parent.pend
+	if pd == nil {
+		// Its test point was committed by a line the body could not
+		// hold; its entries are still named after it.
+		for _, r := range prefixed(g.results, g.title()) {
+			p.emit(parent, r)
+		}
+		p.release(g)
+		return
+	}
+	for i := range g.results {
+		r := &g.results[i]
+		pd.kidFailed = pd.kidFailed || r.Status.Failed()
+		if parent == p.stack[0] {
+			p.emitTopPrefixed(r, pd.name)
+		} else {
+			r.Name = string(pd.name) + "/" + r.Name
+			p.emit(parent, *r)
+		}
+	}
+	pd.kids += len(g.results)
+	p.release(g)
+	p.commit(parent)
+}
+
+// planMet reports whether a subtest has a plan that its test points met.
+func (f *frame) planMet() bool {
+	return f.plan != nil && f.count == f.plan.want()
+}
+
+// want is the number of tests the plan announces.
+func (pl *Plan) want() int {
+	if pl.SkipAll {
+		return 0
+	}
+	return pl.End - pl.Start + 1
 }
 
 // frameAt returns the open frame whose indentation is ind, closing the
@@ -517,6 +847,7 @@ func (p *parser) push(indent int, name []byte) {
 	} else {
 		f = &frame{indent: indent, rawName: append([]byte(nil), name...), startLine: p.line}
 	}
+	f.strict = p.stack[len(p.stack)-1].strict
 	p.stack = append(p.stack, f)
 }
 
@@ -534,6 +865,9 @@ func (p *parser) release(f *frame) {
 	clear(f.results)
 	f.results = f.results[:0]
 	f.names, f.plan, f.pend, f.name = nil, nil, nil, ""
+	f.buffered, f.trailing, f.cut, f.big, f.nPlan, f.nStrict = false, false, false, f.big[:0], 0, 0
+	clear(f.fails)
+	f.fails = f.fails[:0]
 	p.spare = append(p.spare, f)
 }
 
@@ -868,6 +1202,9 @@ func (p *parser) point(f *frame, s []byte) {
 	clear(children)
 	p.children = children[:0]
 	p.pendPoint(f, &pt, kids, kidFailed)
+	if pt.brace {
+		p.await, p.awaitStrip = f.pend, true
+	}
 }
 
 // pendPoint counts the test point pt, read at frame f (which closed kids
@@ -892,22 +1229,24 @@ func (p *parser) pendPoint(f *frame, pt *point, kids int, kidFailed bool) {
 	num := f.count
 	if pt.num > 0 {
 		num = pt.num
+	}
+	switch {
+	case f.trailing:
+		p.violation(f, AfterPlan, p.line, fmt.Sprintf("%sthe test point on line %d comes after the plan %s on line %d", p.where(f), p.line, f.plan, f.plan.Line))
+	case pt.hasNum:
+		n := pt.num
 		start := 1
 		if f.plan != nil {
 			start = f.plan.Start
 		}
-		if want := start + f.count - 1; num != want {
-			p.problem(p.line, fmt.Sprintf("test number %d out of order (want %d)", num, want), false)
+		if want := start + f.count - 1; n != want {
+			p.problem(p.line, fmt.Sprintf("test number %d out of order (want %d)", n, want), false)
 		}
-		if num < maxTracked {
-			w := num / 64
-			for len(f.seen) <= w {
-				f.seen = append(f.seen, 0)
-			}
-			if f.seen[w]&(1<<(num%64)) != 0 {
-				p.problem(p.line, fmt.Sprintf("test number %d seen twice", num), false)
-			}
-			f.seen[w] |= 1 << (num % 64)
+		if f.plan != nil && (n < f.plan.Start || n > f.plan.End) {
+			p.violation(f, OutsidePlan, p.line, fmt.Sprintf("%stest number %d on line %d is outside the plan %s on line %d", p.where(f), n, p.line, f.plan, f.plan.Line))
+		}
+		if f.seenBefore(n) {
+			p.violation(f, Duplicate, p.line, fmt.Sprintf("%stest number %d on line %d was seen before", p.where(f), n, p.line))
 		}
 	}
 	pd := f.pendBuf
@@ -924,6 +1263,10 @@ func (p *parser) pendPoint(f *frame, pt *point, kids int, kidFailed bool) {
 	pd.ok, pd.directive, pd.reason, pd.num, pd.line = pt.ok, pt.directive, p.reasonString(pt.reason), num, p.line
 	pd.keep, pd.hadYAML, pd.dur, pd.hasDur = p.opts.KeepPassingOutput, false, 0, false
 	pd.kids, pd.kidFailed, pd.isSuite, pd.failureType, pd.yamlOut = kids, kidFailed, false, "", ""
+	pd.braceCut, pd.braceReason = -1, false
+	if pt.brace {
+		pd.braceCut, pd.braceReason = pt.braceCut, pt.braceReason
+	}
 	if len(pd.comments) > 0 {
 		clear(pd.comments)
 		pd.comments = pd.comments[:0]
@@ -935,6 +1278,14 @@ func (p *parser) pendPoint(f *frame, pt *point, kids int, kidFailed bool) {
 	pd.out.Reset()
 	pd.out.Max = p.opts.OutputCap
 	f.pend = pd
+}
+
+// where names frame f in a note: "" at the top level.
+func (p *parser) where(f *frame) string {
+	if f == p.stack[0] {
+		return ""
+	}
+	return fmt.Sprintf("subtest %q: ", f.title())
 }
 
 // pop closes the innermost subtest, committing its last test point.
@@ -1661,21 +2012,26 @@ func diagText(comments []string) string {
 func (p *parser) plan(f *frame, s []byte) {
 	p.sawTAP = true
 	for p.stack[len(p.stack)-1] != f {
-		child := p.pop()
-		if child.count > 0 {
-			p.problem(child.startLine, fmt.Sprintf("subtest %q has no test point of its own", child.title()), false)
+		if c := p.stack[len(p.stack)-1]; c.count == 0 && c.plan == nil && len(c.results) == 0 {
+			// A `# Subtest:` comment that nothing followed.
+			p.release(p.pop())
+			continue
 		}
-		for _, r := range prefixed(child.results, child.title()) {
-			p.emit(f, r)
-		}
-		p.release(child)
+		p.closeUnfinished(fmt.Sprintf("line %d is its parent's plan", p.line))
 	}
 	p.commit(f)
 	pl, _ := parsePlan(s)
 	pl.Line = p.line
 	if f.plan != nil {
 		p.problem(p.line, fmt.Sprintf("a second plan, ignored (the first was on line %d)", f.plan.Line), false)
+		p.strictFail(f, s)
 		return
+	}
+	if f.count > 0 || pl.SkipAll {
+		// A trailing plan (or a skip-all one): no test point may follow,
+		// and the numbers seen must be in it.
+		f.trailing = true
+		p.outsidePlan(f, &pl)
 	}
 	if f != p.stack[0] {
 		// A subtest's plan lives in its frame, reused.
@@ -1723,26 +2079,17 @@ func (p *parser) closeAll(why string) {
 		}
 		p.endYAML(false)
 	}
+	p.await = nil
 	for len(p.stack) > 1 {
-		child := p.pop()
-		if !p.bailed {
-			p.problem(child.startLine, fmt.Sprintf("subtest %q started here did not finish: %s", child.title(), why), true)
-		}
-		parent := p.stack[len(p.stack)-1]
-		for _, r := range prefixed(child.results, child.title()) {
-			p.emit(parent, r)
-		}
-		p.release(child)
+		p.closeUnfinished(why)
 	}
 	p.commit(p.stack[0])
 }
 
-// checkPlan compares a frame's test count with its plan.
+// checkPlan compares a frame's test count with its plan, and adds the
+// entries that report its protocol failures.
 func (p *parser) checkPlan(f *frame, top bool) {
 	if p.bailed {
-		return
-	}
-	if f.plan == nil && f.count == 0 && !top {
 		return
 	}
 	where := func() string {
@@ -1751,22 +2098,178 @@ func (p *parser) checkPlan(f *frame, top bool) {
 		}
 		return fmt.Sprintf("subtest %q", f.title())
 	}
-	if f.plan == nil {
-		if f.count > 0 || top {
-			p.problem(p.line, fmt.Sprintf("%s ended after %d tests without a plan (1..N line)", where(), f.count), top)
+	switch {
+	case f.plan == nil && f.count == 0 && !top:
+	case f.cut && (f.plan == nil || f.count < f.plan.want()):
+	case f.plan == nil:
+		msg := fmt.Sprintf("%s ended after %s without a plan (1..N line)", where(), tests(f.count))
+		if top {
+			// Tests may have been lost: the step is incomplete.
+			p.problem(p.line, msg, true)
+			p.topFailure(Failure{Line: p.line, Kind: NoPlan, Msg: msg})
+		} else {
+			// A subtest is a TAP document of its own, with its plan.
+			p.violation(f, NoPlan, p.line, msg)
 		}
+	case f.count < f.plan.want():
+		msg := fmt.Sprintf("%s ended after %d of the %d planned tests", where(), f.count, f.plan.want())
+		if top {
+			// Tests were lost: the step is incomplete.
+			p.problem(p.line, msg, true)
+			p.topFailure(Failure{Line: p.line, Kind: TooFew, Msg: msg})
+		} else {
+			// The subtest was closed, short of its plan.
+			p.violation(f, TooFew, p.line, msg)
+		}
+	case f.count > f.plan.want():
+		p.violation(f, TooMany, f.plan.Line, fmt.Sprintf("%s planned %s on line %d, and ran %s", where(), f.plan, f.plan.Line, tests(f.count)))
+	}
+	p.failureEntries(f)
+}
+
+// tests says "1 test", "2 tests".
+func tests(n int) string {
+	if n == 1 {
+		return "1 test"
+	}
+	return strconv.Itoa(n) + " tests"
+}
+
+// String writes the plan as its line does: "1..3", "1..0 (skip all)".
+func (pl *Plan) String() string {
+	if pl.SkipAll {
+		return "1..0 (skip all)"
+	}
+	return strconv.Itoa(pl.Start) + ".." + strconv.Itoa(pl.End)
+}
+
+// violation records a protocol failure of frame f (not TooFew or NoPlan
+// at the top level, where they mean tests were lost), a note in the
+// step's errout, and, at the top level, in the summary.
+func (p *parser) violation(f *frame, kind FailureKind, line int, msg string) {
+	p.problem(line, msg, false)
+	n := &f.nPlan
+	if kind == Strict {
+		n = &f.nStrict
+	}
+	if *n < maxFails {
+		f.fails = append(f.fails, Failure{Line: line, Kind: kind, Msg: msg})
+	}
+	*n++
+	if f == p.stack[0] {
+		p.topFailure(Failure{Line: line, Kind: kind, Msg: msg})
+	}
+}
+
+// topFailure adds a top-level protocol failure to the summary.
+func (p *parser) topFailure(fl Failure) {
+	if len(p.sum.Failures) < maxProblems {
+		p.sum.Failures = append(p.sum.Failures, fl)
+	}
+}
+
+// failureEntries adds to frame f, after its tests, an entry with status
+// error for its plan's failures (PlanEntry) and one for its strict ones
+// (StrictEntry), each saying what they were and where.
+func (p *parser) failureEntries(f *frame) {
+	for _, e := range [...]struct {
+		name   string
+		strict bool
+		n      int
+	}{{PlanEntry, false, f.nPlan}, {StrictEntry, true, f.nStrict}} {
+		if e.n == 0 {
+			continue
+		}
+		r := pony.TestResult{Suite: p.suite, Name: e.name, Status: pony.StatusError, File: p.opts.File}
+		var b strings.Builder
+		shown := 0
+		for _, fl := range f.fails {
+			if (fl.Kind == Strict) != e.strict {
+				continue
+			}
+			if shown == 0 {
+				r.Line = fl.Line
+			} else {
+				b.WriteByte('\n')
+			}
+			b.WriteString(fl.Msg)
+			shown++
+		}
+		if e.n > shown {
+			fmt.Fprintf(&b, "\n(and %d more)", e.n-shown)
+		}
+		r.Message = pony.CapTail(b.String(), p.opts.OutputCap)
+		p.emit(f, r)
+	}
+}
+
+// outsidePlan records the test numbers of frame f outside the plan pl,
+// read after them, one failure for each number.
+func (p *parser) outsidePlan(f *frame, pl *Plan) {
+	outside := func(n int) {
+		p.violation(f, OutsidePlan, pl.Line, fmt.Sprintf("test number %d is outside the plan %s on line %d", n, pl, pl.Line))
+	}
+	for w, word := range f.seen {
+		for word != 0 {
+			n := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			if n < pl.Start || n > pl.End || pl.SkipAll {
+				outside(n)
+			}
+		}
+	}
+	for _, n := range f.big {
+		if n < pl.Start || n > pl.End || pl.SkipAll {
+			outside(n)
+		}
+	}
+}
+
+// seenBefore reports whether frame f has seen test number n, and marks it
+// seen.
+func (f *frame) seenBefore(n int) bool {
+	if n >= maxTracked {
+		if slices.Contains(f.big, n) {
+			return true
+		}
+		if len(f.big) < maxBig {
+			f.big = append(f.big, n)
+		}
+		return false
+	}
+	w := n / 64
+	for len(f.seen) <= w {
+		f.seen = append(f.seen, 0)
+	}
+	seen := f.seen[w]&(1<<(n%64)) != 0
+	f.seen[w] |= 1 << (n % 64)
+	return seen
+}
+
+// nonTAP writes a line that is not TAP to the step's output; under
+// `pragma +strict` it is a failure of the level it is at.
+func (p *parser) nonTAP(ind int, line []byte) {
+	p.output(line)
+	f := p.stack[0]
+	for _, g := range p.stack {
+		if g.indent <= ind {
+			f = g
+		}
+	}
+	p.strictFail(f, line)
+}
+
+// strictFail records the line s, which is not TAP, as a failure of frame
+// f when f is under `pragma +strict`.
+func (p *parser) strictFail(f *frame, s []byte) {
+	if !f.strict {
 		return
 	}
-	want := f.plan.End - f.plan.Start + 1
-	if f.plan.SkipAll {
-		want = 0
+	s = bytes.TrimSpace(s)
+	if len(s) > 60 {
+		s = append(s[:60:60], "…"...)
 	}
-	switch {
-	case f.count < want:
-		p.problem(p.line, fmt.Sprintf("%s ended after %d of the %d planned tests", where(), f.count, want), top)
-	case f.count > want:
-		p.problem(f.plan.Line, fmt.Sprintf("%s ran %d tests, more than the %d planned", where(), f.count, want), false)
-	}
+	p.violation(f, Strict, p.line, fmt.Sprintf("line %d is not TAP, under pragma +strict: %q", p.line, s))
 }
 
 // finish closes the stream (or a prove -v section).
@@ -1829,11 +2332,21 @@ func (p *parser) proveHeader(s []byte) bool {
 type point struct {
 	ok  bool
 	num int
+	// hasNum is set when the line has a number, 0 included (num is then
+	// that number when it is not 0).
+	hasNum bool
 	// desc is the description, in the line's own buffer.
 	desc      []byte
 	directive byte
 	reason    []byte // in the line
 	seconds   float64
+	// brace is set when the line ends in ` {` (or is `ok {`): it may
+	// open a buffered subtest. The ` {` ends either the description,
+	// which is then braceCut bytes long without it, or the directive
+	// (braceReason: its reason ends with it; braceCut is len(desc)).
+	brace       bool
+	braceReason bool
+	braceCut    int
 }
 
 // parsePoint reads `ok|not ok [N] [-] [description] [# directive]`.
@@ -1854,13 +2367,11 @@ func parsePoint(s []byte) point {
 		if i > 18 { // may overflow: let Atoi say
 			v, err := strconv.Atoi(string(s[:i]))
 			if err != nil {
-				v = 0
+				v = math.MaxInt // out of any plan
 			}
 			n = v
 		}
-		if n > 0 {
-			pt.num = n
-		}
+		pt.num, pt.hasNum = n, true
 		s = trimBlanks(s[i:])
 	}
 	if len(s) > 0 && s[0] == '-' && (len(s) == 1 || s[1] == ' ' || s[1] == '\t') {
@@ -1901,7 +2412,29 @@ func parsePoint(s []byte) point {
 		desc = unescape(desc)
 	}
 	pt.desc = desc
+	if n, ok := braceEnd(desc); ok {
+		pt.brace, pt.braceCut = true, n
+	} else if pt.directive != 0 || pt.seconds != 0 || len(desc) < len(s) {
+		if _, ok := braceEnd(s); ok {
+			pt.brace, pt.braceCut = true, len(desc)
+			pt.braceReason = pt.directive != 0
+		}
+	}
 	return pt
+}
+
+// braceEnd reports whether b ends with a buffered subtest's ` {` (or is
+// `{`), trailing blanks aside, and how long b is without it.
+func braceEnd(b []byte) (int, bool) {
+	b = bytes.TrimRight(b, " \t")
+	if len(b) == 0 || b[len(b)-1] != '{' {
+		return 0, false
+	}
+	b = b[:len(b)-1]
+	if len(b) > 0 && b[len(b)-1] != ' ' && b[len(b)-1] != '\t' {
+		return 0, false
+	}
+	return len(bytes.TrimRight(b, " \t")), true
 }
 
 // trimBlanks drops leading spaces and tabs.

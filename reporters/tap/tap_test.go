@@ -107,23 +107,103 @@ func TestParseConstructs(t *testing.T) {
 			wantErr:    "x.tap:4: the input ended after 3 of the 5 planned tests",
 		},
 		{
-			name:    "more tests than planned",
-			in:      "1..1\nok 1\nok 2\n",
-			want:    []entry{{"#1", "pass", "", "", 0}, {"#2", "pass", "", "", 0}},
-			errout:  "ran 2 tests, more than the 1 planned",
-			wantErr: "",
+			name: "more tests than planned: every test kept, the plan fails",
+			in:   "1..1\nok\nok\n",
+			want: []entry{{"#1", "pass", "", "", 0}, {"#2", "pass", "", "", 0},
+				{"(plan)", "error", "the input planned 1..1 on line 1, and ran 2 tests", "x.tap", 1}},
+			errout: "x.tap:1: the input planned 1..1 on line 1, and ran 2 tests",
 		},
 		{
-			name:   "duplicate and out-of-order numbers are tolerated and reported",
-			in:     "1..3\nok 1 - a\nok 1 - a\nok 3 - c\n",
-			want:   []entry{{"a", "pass", "", "", 0}, {"a #2", "pass", "", "", 0}, {"c", "pass", "", "", 0}},
-			errout: "test number 1 seen twice",
+			name: "a test number outside the plan",
+			in:   "1..3\nok 1\nok 2\nok 4\n",
+			want: []entry{{"#1", "pass", "", "", 0}, {"#2", "pass", "", "", 0}, {"#4", "pass", "", "", 0},
+				{"(plan)", "error", "test number 4 on line 4 is outside the plan 1..3 on line 1", "x.tap", 4}},
+		},
+		{
+			name: "numbers outside a trailing plan, and a number 0",
+			in:   "ok 0\nok 2\nok 9\n2..4\n",
+			want: []entry{{"#1", "pass", "", "", 0}, {"#2", "pass", "", "", 0}, {"#9", "pass", "", "", 0},
+				{"(plan)", "error", "test number 0 is outside the plan 2..4 on line 4\ntest number 9 is outside the plan 2..4 on line 4", "x.tap", 4}},
+		},
+		{
+			name: "duplicate numbers fail the plan, out-of-order ones are reported",
+			in:   "1..3\nok 1 - a\nok 1 - a\nok 3 - c\n",
+			want: []entry{{"a", "pass", "", "", 0}, {"a #2", "pass", "", "", 0}, {"c", "pass", "", "", 0},
+				{"(plan)", "error", "test number 1 on line 3 was seen before", "x.tap", 3}},
+			errout: "x.tap:3: test number 1 out of order (want 2)",
+		},
+		{
+			name: "tests after a trailing plan are kept, and fail the plan",
+			in:   "ok 1\n1..1\nok 2\n",
+			want: []entry{{"#1", "pass", "", "", 0}, {"#2", "pass", "", "", 0},
+				{"(plan)", "error", "the test point on line 3 comes after the plan 1..1 on line 2\nthe input planned 1..1 on line 2, and ran 2 tests", "x.tap", 3}},
+		},
+		{
+			name: "a test after a skip-all plan",
+			in:   "1..0 # SKIP none\nok 1\n",
+			want: []entry{{"#1", "pass", "", "", 0},
+				{"(plan)", "error", "the test point on line 2 comes after the plan 1..0 (skip all) on line 1\nthe input planned 1..0 (skip all) on line 1, and ran 1 test", "x.tap", 2}},
+		},
+		{
+			name: "a subtest's plan not met fails it",
+			in:   "# Subtest: s\n    1..3\n    ok 1\n    ok 2\nok 1 - s\n1..1\n",
+			want: []entry{{"s/#1", "pass", "", "", 0}, {"s/#2", "pass", "", "", 0},
+				{"s/(plan)", "error", "subtest \"s\" ended after 2 of the 3 planned tests", "x.tap", 5}, {"s", "pass", "", "", 0}},
 		},
 		{
 			name:   "non-TAP lines, comments and pragmas",
-			in:     "starting up\nTAP version 13\npragma +strict\n# a comment\nok 1 - a\nsome output\n1..1\n",
+			in:     "starting up\nTAP version 13\npragma -strict\n# a comment\nok 1 - a\nsome output\n1..1\n",
 			want:   []entry{{"a", "pass", "", "", 0}},
 			output: "starting up\n# a comment\nsome output\n",
+		},
+		{
+			name: "non-TAP lines under pragma +strict fail, in a subtest too",
+			in: "TAP version 14\npragma +strict\nok 1 - a\nsome output\npragma -strict\nmore output\npragma +strict\n" +
+				"# Subtest: s\n    garbage\n    ok 1 - b\n    1..1\nok 2 - s\n1..2\n",
+			want: []entry{{"a", "pass", "", "", 0}, {"s/b", "pass", "", "", 0},
+				{"s/(strict)", "error", "line 9 is not TAP, under pragma +strict: \"garbage\"", "x.tap", 9}, {"s", "pass", "", "", 0},
+				{"(strict)", "error", "line 4 is not TAP, under pragma +strict: \"some output\"", "x.tap", 4}},
+			output: "some output\nmore output\n    garbage\n",
+		},
+		{
+			name: "strict: a version line that is not the first",
+			in:   "pragma +strict\nTAP version 12\n1..1\nok 1\n",
+			want: []entry{{"#1", "pass", "", "", 0},
+				{"(strict)", "error", "line 2 is not TAP, under pragma +strict: \"TAP version 12\"", "x.tap", 2}},
+		},
+		{
+			name: "buffered subtests, nested, with directives and diagnostics",
+			in: "TAP version 14\nok 1 - outer {\n    1..2\n    ok 1 - first {\n        1..1\n        ok 1 - leaf\n    }\n\n    not ok 2 - second {\n        not ok 1 - bad\n        1..1\n    }\n}\n" +
+				"ok 2 - todo # TODO later {\n    ok 1\n    1..1\n}\nok 3 - timed { # time=12.5ms\n    1..0\n}\n" +
+				"ok 4 - with diagnostics\n  ---\n  note: x\n  ...\n{\n    ok 1 - inner\n    1..1\n}\nok 5 - empty {\n}\n1..5\n",
+			want: []entry{{"outer/first/leaf", "pass", "", "", 0}, {"outer/first", "pass", "", "", 0},
+				{"outer/second/bad", "fail", "", "", 0}, {"outer/second", "fail", "", "", 0}, {"outer", "pass", "", "", 0},
+				{"todo/#1", "pass", "", "", 0}, {"todo", "xpass", "later", "", 0}, {"timed", "pass", "", "", 0},
+				{"with diagnostics/inner", "pass", "", "", 0}, {"with diagnostics", "pass", "", "", 0}, {"empty", "pass", "", "", 0}},
+		},
+		{
+			name: "a brace without a body is part of the name",
+			in:   "1..2\nok 1 - parses {\nok 2 - a {b}\n",
+			want: []entry{{"parses {", "pass", "", "", 0}, {"a {b}", "pass", "", "", 0}},
+		},
+		{
+			name:   "a buffered body ended by a test point, not by its brace",
+			in:     "ok 1 - a {\n    ok 1 - x\n    1..1\nok 2 - b\n1..2\n",
+			want:   []entry{{"a/x", "pass", "", "", 0}, {"a", "pass", "", "", 0}, {"b", "pass", "", "", 0}},
+			errout: "x.tap:1: buffered subtest \"a\" opened here is not closed with \"}\": line 4 is a test point at its parent's level; its plan was met",
+		},
+		{
+			name:       "a buffered body cut by the end of the input",
+			in:         "1..1\nok 1 - a {\n    1..2\n    ok 1 - x\n",
+			want:       []entry{{"a/x", "pass", "", "", 0}, {"a", "pass", "", "", 0}},
+			incomplete: true,
+			wantErr:    "x.tap:2: buffered subtest \"a\" opened here is not closed with \"}\": the input ended",
+		},
+		{
+			name:   "a subtest after the last test, its plan met",
+			in:     "1..1\nok\n    # Subtest: late\n    1..1\n    ok\n",
+			want:   []entry{{"#1", "pass", "", "", 0}, {"late/#1", "pass", "", "", 0}},
+			errout: "x.tap:3: subtest \"late\" started here has no test point of its own (the input ended); its plan was met",
 		},
 		{
 			name:       "no plan at all",
@@ -276,6 +356,8 @@ func FuzzTAP(f *testing.F) {
 		"t/a.t .. \n1..1\nok 1\n",
 		"ok 1 - a \\# b # skip c\n  ---\n  a: |\n    b\n  c: 'd'\n  ...\n",
 		"TAP version 13\n# Subtest: a\nok 1 - a\n  ---\n  duration_ms: 0.5\n  ...\n# Subtest: s\n    # Subtest: b\n    ok 1 - b # SKIP x\n      ---\n      duration_ms: 1\n      ...\n    1..1\nok 2 - s\n  ---\n  duration_ms: 2\n  ...\n1..2\n",
+		"TAP version 14\nok 1 - a {\n    ok 1 - b # TODO c {\n        1..0\n    }\n    1..1\n}\nok 2 - d\n  ---\n  e: f\n  ...\n{\n    not ok 1\n}\n1..2\n",
+		"pragma +strict\n1..2\nok 1\nnoise\n    # Subtest: s\n    ok 3\nok 1\n1..1\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -7,7 +7,10 @@
 //	node tap-reference.mjs --out DIR FILE...    # writes DIR/BASENAME.tap-parser.json
 //
 // The counts are tap-parser's FinalResults: top-level test points only
-// (subtests are summarised by their parent's line).
+// (subtests are summarised by their parent's line). Its fail counts the
+// failing test points and its protocol failures ("tapError"s: a broken
+// plan, a duplicate number, a non-TAP line under pragma +strict…), which
+// "failures" lists, each by its tapError, in order.
 import { Parser } from 'tap-parser'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
@@ -23,6 +26,7 @@ function counts(data) {
         todo: r.todo,
         skip: r.skip,
         bailout: r.bailout,
+        failures: r.failures.filter((f) => f.tapError).map((f) => f.tapError),
         plan: {
           start: r.plan.start,
           end: r.plan.end,

@@ -7,7 +7,10 @@
 #   prove -v t/                       (perl's harness, verbose: TAP per file)
 #   tape                              (npm tape: TAP 13 with YAML blocks)
 #
-# Then the reference counts (npm tap-parser) go into reference/:
+# and copies some of npm tap-parser's own test fixtures (MIT; see README.md)
+# as tap-parser-*.tap: buffered subtests and broken plans, which no runner
+# above writes. Then the reference counts (npm tap-parser) go into
+# reference/:
 #
 #   (cd ../../../scripts/tap-reference && npm ci)
 #   sh reporters/testdata/tap/generate.sh
@@ -192,6 +195,18 @@ EOF
 node list.test.js > out.tap 2>&1 || true
 sed -e "s#$tmp/##g" out.tap > "$here/tape.tap"
 cd "$here"
+
+# --- tap-parser's fixtures ----------------------------------------------
+# Copied as they are from the shared fixtures beside the clone (tap-parser's
+# test/fixtures), when they are there.
+fixtures="$here/../../../../shared/fixtures/tap/tap-parser"
+if [ -d "$fixtures" ]; then
+  for f in subtest-buffer subtest-buffer-diags-time subtest-buffer-todo subtest-unfinished \
+    buffered-nested-failure-top-ok-diag too_many wrong-last outside-plan-end-many bignum \
+    out_of_order skip-all-with-test strict pragma-mid-child-strict not-enough; do
+    cp "$fixtures/$f.tap" "$here/tap-parser-$f.tap"
+  done
+fi
 
 # --- reference counts ----------------------------------------------------
 mkdir -p reference
