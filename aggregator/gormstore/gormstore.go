@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -85,6 +86,9 @@ type Store struct {
 	skipUpkeep bool
 	// states caches TestStates' readings (see stateCache).
 	states *stateCache
+	// statesRead counts the test states TestStates read from the
+	// database (the tests see what the cache spares).
+	statesRead atomic.Int64
 }
 
 var _ aggregator.Store = (*Store)(nil)

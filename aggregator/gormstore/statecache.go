@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/aggregator"
 )
 
@@ -27,6 +28,9 @@ type stateCache struct {
 	tick  uint64
 	m     map[stateCacheKey]*stateCacheEntry
 	flaky map[string]flakyEnvEntry
+	// names holds, by package, the suite and name of each test id read so
+	// far: a test's identity row never changes.
+	names map[string]map[int64]pony.TestKey
 }
 
 type flakyEnvEntry struct {
@@ -39,12 +43,70 @@ type stateCacheKey struct{ pkg, branch string }
 
 type stateCacheEntry struct {
 	version string
-	states  []aggregator.TestState
-	used    uint64
+	// envs is the version of each environment's states in the reading
+	// (see envVersions), so that a reading older than the package's
+	// version is brought up to date by reading the changed environments
+	// only.
+	envs   map[string]string
+	states []aggregator.TestState
+	used   uint64
 }
 
 func newStateCache(n int) *stateCache {
-	return &stateCache{max: n, m: make(map[stateCacheKey]*stateCacheEntry, n), flaky: map[string]flakyEnvEntry{}}
+	return &stateCache{max: n, m: make(map[stateCacheKey]*stateCacheEntry, n), flaky: map[string]flakyEnvEntry{},
+		names: map[string]map[int64]pony.TestKey{}}
+}
+
+// last returns the reading of k kept, whatever its version, with the
+// version of each environment's states in it. The caller must not change
+// them (put replaces an entry, never changes one).
+func (c *stateCache) last(k stateCacheKey) (envs map[string]string, states []aggregator.TestState, ok bool) {
+	if c == nil {
+		return nil, nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[k]
+	if e == nil {
+		return nil, nil, false
+	}
+	return e.envs, e.states, true
+}
+
+// testNames looks ids up among the names kept for pkg: it fills names
+// with those it has and returns the others.
+func (c *stateCache) testNames(pkg string, ids []int64, names map[int64]pony.TestKey) (unknown []int64) {
+	if c == nil {
+		return ids
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.names[pkg]
+	for _, id := range ids {
+		if k, ok := kept[id]; ok {
+			names[id] = k
+		} else {
+			unknown = append(unknown, id)
+		}
+	}
+	return unknown
+}
+
+// putTestNames keeps names read for pkg.
+func (c *stateCache) putTestNames(pkg string, names map[int64]pony.TestKey) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.names[pkg]
+	if kept == nil {
+		kept = make(map[int64]pony.TestKey, len(names))
+		c.names[pkg] = kept
+	}
+	for id, k := range names {
+		kept[id] = k
+	}
 }
 
 // flakyTests returns the ids of the flaky tests of the environment env
@@ -90,8 +152,9 @@ func (c *stateCache) get(k stateCacheKey, version string) ([]aggregator.TestStat
 	return append([]aggregator.TestState(nil), e.states...), true
 }
 
-// put keeps a copy of a reading of k taken at version.
-func (c *stateCache) put(k stateCacheKey, version string, states []aggregator.TestState) {
+// put keeps a copy of a reading of k taken at version, its environments'
+// states at the versions envs says.
+func (c *stateCache) put(k stateCacheKey, version string, envs map[string]string, states []aggregator.TestState) {
 	if c == nil {
 		return
 	}
@@ -109,7 +172,29 @@ func (c *stateCache) put(k stateCacheKey, version string, states []aggregator.Te
 		}
 		delete(c.m, old)
 	}
-	c.m[k] = &stateCacheEntry{version: version, states: cp, used: c.tick}
+	c.m[k] = &stateCacheEntry{version: version, envs: envs, states: cp, used: c.tick}
+}
+
+// envVersions reads the version of each of the package's environments'
+// states, as flakyCounts does: on SQLite the highest id of its results
+// (one writer, whose transactions take the ids in commit order, so that
+// any new result of the environment, a late one too, raises it); on
+// PostgreSQL the transaction id (xmin) of its envs row, which every result
+// of the environment updates in its transaction (see statesVersion).
+func (s *Store) envVersions(db *gorm.DB, pkg string) (map[string]string, error) {
+	q := db.Raw(`SELECT env_key, MAX(id) || '' AS v FROM results WHERE package = ? GROUP BY env_key`, pkg)
+	if s.dialect == dialectPostgres {
+		q = db.Raw(`SELECT env_key, xmin::text AS v FROM envs WHERE package = ?`, pkg)
+	}
+	var rows []struct{ EnvKey, V string }
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read the environments' versions: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.EnvKey] = r.V
+	}
+	return out, nil
 }
 
 // statesVersion reads, in one small query, a value that changes whenever

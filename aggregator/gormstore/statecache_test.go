@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/pony-build/pony/aggregator"
 )
@@ -55,12 +56,12 @@ func TestStateCacheAcrossReplicas(t *testing.T) {
 func TestStateCacheEvicts(t *testing.T) {
 	c := newStateCache(2)
 	st := []aggregator.TestState{{Name: "x"}}
-	c.put(stateCacheKey{"p", "1"}, "v", st)
-	c.put(stateCacheKey{"p", "2"}, "v", st)
+	c.put(stateCacheKey{"p", "1"}, "v", nil, st)
+	c.put(stateCacheKey{"p", "2"}, "v", nil, st)
 	if _, ok := c.get(stateCacheKey{"p", "1"}, "v"); !ok {
 		t.Fatalf("get p/1: got nothing, want the reading")
 	}
-	c.put(stateCacheKey{"p", "3"}, "v", st)
+	c.put(stateCacheKey{"p", "3"}, "v", nil, st)
 	for _, tc := range []struct {
 		branch, version string
 		want            bool
@@ -128,6 +129,71 @@ func TestFlakyCountAcrossReplicas(t *testing.T) {
 		}
 		if len(seen) < 3 {
 			t.Errorf("got flaky counts %v over the scenario, want at least 3 different ones", seen)
+		}
+	})
+}
+
+// TestStateCacheReadsChangedEnvironments: after a result, TestStates reads
+// again the states of that result's environment only (another replica's
+// result, a late one, a new environment too), and what it returns equals
+// an uncached store's reading, on every branch and on one.
+func TestStateCacheReadsChangedEnvironments(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d string) {
+		dsn := newTestDSN(t, d)
+		a := openTestStore(t, dsn, Options{Migrate: true})
+		b := openTestStore(t, dsn, Options{Migrate: true})
+		c := openTestStore(t, dsn, Options{Migrate: true, StateCache: -1})
+		ctx := context.Background()
+		const tests = 40
+		env := func(host string) aggregator.Env {
+			return aggregator.Env{Package: "inc", Host: host, Arch: "amd64", Runtime: "go1.22"}
+		}
+		h1, h2, h3, h4 := env("h1"), env("h2"), env("h3"), env("h4")
+		for _, e := range []aggregator.Env{h1, h2, h3} {
+			mustCreate(t, a, newBag(e, "main", bigStep(tests)), aggregator.CreateOptions{})
+		}
+		// readAll reads on both filters through a, checks them against c,
+		// and returns how many states a read from the database.
+		readAll := func(what string) int64 {
+			t.Helper()
+			before := a.statesRead.Load()
+			for _, f := range []aggregator.StateFilter{{Package: "inc"}, {Package: "inc", Branch: "main"}} {
+				got, _, err := a.TestStates(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _, err := c.TestStates(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareStates(t, fmt.Sprintf("%s, branch %q", what, f.Branch), got, want)
+			}
+			return a.statesRead.Load() - before
+		}
+		if n := readAll("first reading"); n != 2*3*tests {
+			t.Errorf("first reading: %d states read, want all %d of both filters", n, 2*3*tests)
+		}
+		if n := readAll("nothing new"); n != 0 {
+			t.Errorf("nothing new: %d states read, want none", n)
+		}
+		// A result of h2 through the other replica, on a second branch:
+		// over every branch h2's states again; on main, h2's main states
+		// (h2's version changed whatever the branch).
+		mustCreate(t, b, newBag(h2, "dev", bigStep(tests)), aggregator.CreateOptions{})
+		if n := readAll("after h2 on dev"); n != 2*tests+tests {
+			t.Errorf("after a result of h2: %d states read, want h2's %d (every branch) + %d (main)", n, 2*tests, tests)
+		}
+		// A late result of h3 (received before the others).
+		late := newBag(h3, "main", bigStep(tests))
+		late.Receipt.Time = late.Receipt.Time.Add(-time.Hour)
+		mustCreate(t, a, late, aggregator.CreateOptions{})
+		if n := readAll("after a late h3"); n != 2*tests {
+			t.Errorf("after a late result of h3: %d states read, want h3's %d on each filter", n, 2*tests)
+		}
+		// A new environment.
+		mustCreate(t, b, newBag(h4, "main", bigStep(tests)), aggregator.CreateOptions{})
+		if n := readAll("after a new h4"); n != 2*tests {
+			t.Errorf("after a new environment: %d states read, want h4's %d on each filter", n, 2*tests)
 		}
 	})
 }

@@ -649,50 +649,53 @@ func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]agg
 	if st, ok := s.states.get(ck, version); ok {
 		return st, envs, nil
 	}
+	// The package changed since the reading kept, if one is: read again
+	// the states of the environments whose version changed (after a
+	// result, its environment's), keep the others'. Versions first, as
+	// above.
+	var envVers map[string]string
+	prevVers, prev, havePrev := s.states.last(ck)
+	if s.states != nil {
+		if envVers, err = s.envVersions(db, f.Package); err != nil {
+			return nil, nil, storeErr("read test states", err)
+		}
+	}
+	keepEnv := make(map[string]bool, len(envs))
+	var changed []string
+	for _, e := range envs {
+		if v, ok := envVers[e.Key]; havePrev && ok && prevVers[e.Key] == v {
+			keepEnv[e.Key] = true
+		} else {
+			changed = append(changed, e.Key)
+		}
+	}
 	// By environment: range scans of the primary key.
-	where := make([]byte, 0, 32+2*len(envs))
-	where = append(where, "WHERE s.env_key IN ("...)
-	args := make([]any, 0, len(envs)+1)
-	for i, e := range envs {
-		if i > 0 {
-			where = append(where, ',')
+	for start := 0; start < len(changed); start += keysPerQuery {
+		batch := changed[start:min(len(changed), start+keysPerQuery)]
+		where := make([]byte, 0, 32+2*len(batch))
+		where = append(where, "WHERE s.env_key IN ("...)
+		args := make([]any, 0, len(batch)+1)
+		for i, k := range batch {
+			if i > 0 {
+				where = append(where, ',')
+			}
+			where = append(where, '?')
+			args = append(args, k)
 		}
-		where = append(where, '?')
-		args = append(args, e.Key)
-	}
-	where = append(where, ')')
-	if f.Branch != "" {
-		where = append(where, " AND s.branch = ?"...)
-		args = append(args, f.Branch)
-	}
-	rows, err = queryStates(db, f.Package, false, string(where), args...)
-	if err != nil {
-		return nil, nil, storeErr("read test states", err)
-	}
-	// The names: the package's tests, rather than a join that would read
-	// them once per environment.
-	r, err := db.Raw(`SELECT id, suite, name FROM tests WHERE package = ?`, f.Package).Rows()
-	if err != nil {
-		return nil, nil, storeErr("read tests", err)
-	}
-	names := map[int64]pony.TestKey{}
-	for r.Next() {
-		var id int64
-		var suite, name string
-		if err := r.Scan(&id, &suite, &name); err != nil {
-			r.Close()
-			return nil, nil, storeErr("read tests", err)
+		where = append(where, ')')
+		if f.Branch != "" {
+			where = append(where, " AND s.branch = ?"...)
+			args = append(args, f.Branch)
 		}
-		names[id] = pony.TestKey{Suite: dec(suite), Name: dec(name)}
+		more, err := queryStates(db, f.Package, false, string(where), args...)
+		if err != nil {
+			return nil, nil, storeErr("read test states", err)
+		}
+		rows = append(rows, more...)
 	}
-	err = r.Err()
-	r.Close()
-	if err != nil {
-		return nil, nil, storeErr("read tests", err)
-	}
-	for i := range rows {
-		k := names[rows[i].id]
-		rows[i].st.Suite, rows[i].st.Name = k.Suite, k.Name
+	s.statesRead.Add(int64(len(rows)))
+	if err := s.nameStates(db, f.Package, rows); err != nil {
+		return nil, nil, err
 	}
 	// keep indexes the rows returned: on one branch all of them; over every
 	// branch the newest of each test and environment. They are sorted as
@@ -721,25 +724,120 @@ func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]agg
 			}
 		}
 	}
-	sort.Slice(keep, func(i, j int) bool {
-		a, b := &rows[keep[i]].st, &rows[keep[j]].st
-		if a.Suite != b.Suite {
-			return a.Suite < b.Suite
+	sort.Slice(keep, func(i, j int) bool { return stateLess(&rows[keep[i]].st, &rows[keep[j]].st) })
+	// Merged with the kept environments' states of the reading kept, both
+	// in the same order.
+	n := len(keep)
+	if havePrev {
+		for i := range prev {
+			if keepEnv[prev[i].EnvKey] {
+				n++
+			}
 		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		if a.EnvKey != b.EnvKey {
-			return a.EnvKey < b.EnvKey
-		}
-		return a.Branch < b.Branch
-	})
-	sorted := make([]aggregator.TestState, len(keep))
-	for i, k := range keep {
-		sorted[i] = rows[k].st
 	}
-	s.states.put(ck, version, sorted)
+	sorted := make([]aggregator.TestState, 0, n)
+	i := 0
+	for _, k := range keep {
+		st := &rows[k].st
+		for ; havePrev && i < len(prev); i++ {
+			if !keepEnv[prev[i].EnvKey] {
+				continue
+			}
+			if !stateLess(&prev[i], st) {
+				break
+			}
+			sorted = append(sorted, prev[i])
+		}
+		sorted = append(sorted, *st)
+	}
+	for ; havePrev && i < len(prev); i++ {
+		if keepEnv[prev[i].EnvKey] {
+			sorted = append(sorted, prev[i])
+		}
+	}
+	s.states.put(ck, version, envVers, sorted)
 	return sorted, envs, nil
+}
+
+// stateLess orders states as TestStates returns them: by suite, name,
+// environment and branch.
+func stateLess(a, b *aggregator.TestState) bool {
+	if a.Suite != b.Suite {
+		return a.Suite < b.Suite
+	}
+	if a.Name != b.Name {
+		return a.Name < b.Name
+	}
+	if a.EnvKey != b.EnvKey {
+		return a.EnvKey < b.EnvKey
+	}
+	return a.Branch < b.Branch
+}
+
+// nameStates sets the suite and name of states read without them, from
+// the names the state cache keeps and, for the tests it does not know,
+// from the tests table: by id when they are few (after a result), else
+// the package's tests at once, rather than a join that would read them
+// once per environment.
+func (s *Store) nameStates(db *gorm.DB, pkg string, rows []keyedState) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	names := map[int64]pony.TestKey{}
+	ids := make([]int64, 0, len(rows))
+	seen := make(map[int64]bool, len(rows))
+	for i := range rows {
+		if id := rows[i].id; !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	unknown := s.states.testNames(pkg, ids, names)
+	read := func(q string, args ...any) error {
+		r, err := db.Raw(q, args...).Rows()
+		if err != nil {
+			return storeErr("read tests", err)
+		}
+		defer r.Close()
+		for r.Next() {
+			var id int64
+			var suite, name string
+			if err := r.Scan(&id, &suite, &name); err != nil {
+				return storeErr("read tests", err)
+			}
+			names[id] = pony.TestKey{Suite: dec(suite), Name: dec(name)}
+		}
+		if err := r.Err(); err != nil {
+			return storeErr("read tests", err)
+		}
+		return nil
+	}
+	switch {
+	case len(unknown) == 0:
+	case len(unknown) <= keysPerQuery:
+		args := make([]any, len(unknown))
+		marks := make([]byte, 0, 2*len(unknown))
+		for i, id := range unknown {
+			if i > 0 {
+				marks = append(marks, ',')
+			}
+			marks = append(marks, '?')
+			args[i] = id
+		}
+		if err := read(`SELECT id, suite, name FROM tests WHERE id IN (`+string(marks)+`)`, args...); err != nil {
+			return err
+		}
+	default:
+		if err := read(`SELECT id, suite, name FROM tests WHERE package = ?`, pkg); err != nil {
+			return err
+		}
+	}
+	s.states.putTestNames(pkg, names)
+	for i := range rows {
+		k := names[rows[i].id]
+		rows[i].st.Suite, rows[i].st.Name = k.Suite, k.Name
+	}
+	return nil
 }
 
 // envs reads a package's environments, by key.
