@@ -235,6 +235,9 @@ func (d *Decoder) token() error {
 				return d.fail(fmt.Errorf("unexpected element <%s> after the root element", lx.qname()))
 			}
 			d.rootSeen = true
+			// Text is kept only inside the elements text and readRerun
+			// read; elsewhere a long one is streamed and dropped.
+			d.lx.textCap = 1
 		}
 		d.stack = append(d.stack, d.intern(lx.local))
 	case tokEnd:
@@ -383,6 +386,9 @@ func (d *Decoder) skip() error { return d.text(nil) }
 // (that of nested elements included) to p when p is not nil.
 func (d *Decoder) text(p *part) error {
 	depth := len(d.stack)
+	saved := d.lx.textCap
+	d.lx.textCap = p.textCap()
+	defer func() { d.lx.textCap = saved }()
 	for {
 		if err := d.token(); err != nil {
 			return err
@@ -390,7 +396,7 @@ func (d *Decoder) text(p *part) error {
 		switch d.lx.kind {
 		case tokText:
 			if p != nil {
-				p.write(d.lx.text)
+				p.token(d.lx)
 			}
 		case tokEnd:
 			if len(d.stack) < depth {
@@ -407,7 +413,7 @@ func (d *Decoder) text(p *part) error {
 type part struct {
 	w       *pony.TailBuffer
 	header  string
-	pending []byte // leading blanks, written once something else comes
+	pending spool // leading blanks, written once something else comes
 	wrote   bool
 	last    byte
 	head    []byte
@@ -417,7 +423,26 @@ const headSize = 4096
 
 func (p *part) begin(w *pony.TailBuffer, header string) {
 	p.w, p.header, p.wrote = w, header, false
-	p.pending, p.head = p.pending[:0], p.head[:0]
+	p.pending.reset(p.textCap())
+	p.head = p.head[:0]
+}
+
+// textCap is the lexer's textCap for text written to p: its buffer's Max
+// (0, no cap: text is held whole), or 1 when nothing is kept.
+func (p *part) textCap() int {
+	if p == nil || p.w == nil {
+		return 1
+	}
+	return p.w.Max
+}
+
+// token writes the text token lx holds, whole or streamed.
+func (p *part) token(lx *lexer) {
+	if lx.long {
+		p.writeLong(lx.text, &lx.tail, lx.blank)
+		return
+	}
+	p.write(lx.text)
 }
 
 func (p *part) write(b []byte) {
@@ -432,19 +457,46 @@ func (p *part) write(b []byte) {
 	}
 	if !p.wrote {
 		if len(bytes.TrimSpace(b)) == 0 {
-			if len(p.pending) < headSize {
-				p.pending = append(p.pending, b...)
+			if p.pending.n < headSize {
+				p.pending.write(b)
 			}
 			return
 		}
 		if p.header != "" {
 			p.w.WriteString(p.header)
 		}
-		p.w.Write(p.pending)
+		p.pending.writeTo(p.w)
 		p.wrote = true
 	}
 	p.w.Write(b)
 	p.last = b[len(b)-1]
+}
+
+// writeLong is write for a text the lexer streamed: head is its first
+// bytes, t its length and tail, blank whether it is blank. It writes what
+// write would have written of the whole text.
+func (p *part) writeLong(head []byte, t *spool, blank bool) {
+	if len(p.head) < headSize {
+		p.head = append(p.head, head[:min(len(head), headSize-len(p.head))]...)
+	}
+	if p.w == nil {
+		return
+	}
+	if !p.wrote {
+		if blank {
+			if p.pending.n < headSize {
+				p.pending.add(t)
+			}
+			return
+		}
+		if p.header != "" {
+			p.w.WriteString(p.header)
+		}
+		p.pending.writeTo(p.w)
+		p.wrote = true
+	}
+	t.writeTo(p.w)
+	p.last = t.last()
 }
 
 // end closes the part.
@@ -756,6 +808,9 @@ func (d *Decoder) readRerun(kind string) (rerun, error) {
 	out := pony.TailBuffer{Max: d.outCap}
 	var p part // the rerun's own text, between its children
 	p.begin(&out, "")
+	saved := lx.textCap
+	lx.textCap = p.textCap()
+	defer func() { lx.textCap = saved }()
 	depth := len(d.stack)
 	for {
 		if err := d.token(); err != nil {
@@ -763,7 +818,7 @@ func (d *Decoder) readRerun(kind string) (rerun, error) {
 		}
 		switch lx.kind {
 		case tokText:
-			p.write(lx.text)
+			p.token(lx)
 		case tokEnd:
 			if len(d.stack) < depth {
 				p.end()

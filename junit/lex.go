@@ -9,13 +9,16 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/pony-build/pony"
 )
 
 // lexer is the decoder's XML tokenizer: the raw tokens of encoding/xml's
 // Decoder.RawToken in strict mode with HTML entities, with the same errors,
 // line numbers and offsets, but without allocating per token. A token's
 // names, attributes and text live in buffers reused by the next token;
-// callers copy what they keep.
+// callers copy what they keep. A text token longer than longText can be
+// streamed instead of held (see textCap).
 //
 // It reads a fixed window of the input and keeps one byte behind the read
 // position, so that a byte can always be pushed back.
@@ -44,6 +47,20 @@ type lexer struct {
 	closeS int    // the length of its prefix, -1 when none
 
 	needClose bool
+
+	// textCap, when positive, bounds the memory a text token takes: one
+	// longer than longText bytes is not held whole but streamed through
+	// tail, which keeps its length and its last textCap bytes, while text
+	// holds its first headSize bytes; long and blank then describe it.
+	// Zero holds every text whole.
+	textCap int
+	long    bool  // the current text token was streamed: text is its head
+	blank   bool  // the streamed token is blank (bytes.TrimSpace leaves nothing)
+	tail    spool // the streamed token's length and tail
+	head    []byte
+	// badText is the first invalid character met in a streamed token,
+	// reported when the token ends, where encoding/xml reports it.
+	badText string
 }
 
 type tokKind uint8
@@ -61,6 +78,10 @@ type lexAttr struct {
 }
 
 const lexWindow = 64 << 10
+
+// longText is the length past which a text token is streamed when the
+// lexer's textCap allows it; a variable for the tests.
+var longText = 64 << 10
 
 func newLexer(r io.Reader, charset func(string, io.Reader) (io.Reader, error)) *lexer {
 	return &lexer{src: r, win: make([]byte, lexWindow), line: 1, charset: charset, closeS: -1}
@@ -175,6 +196,9 @@ func (l *lexer) next() error {
 			return l.err
 		}
 		l.kind, l.text = tokText, data
+		if l.long {
+			l.text = l.head
+		}
 		return nil
 	}
 	if b, ok = l.mustgetc(); !ok {
@@ -550,6 +574,9 @@ func (l *lexer) bang() error {
 			return l.err
 		}
 		l.kind, l.text = tokText, data
+		if l.long {
+			l.text = l.head
+		}
 		return nil
 	}
 	// A directive (<!DOCTYPE …>): skipped, quoted angle brackets and
@@ -614,13 +641,24 @@ var plain = func() (t [256]bool) {
 // '<' (quote < 0, not cdata), the closing quote (quote >= 0) or "]]>"
 // (cdata), entities replaced and "\r\n" and "\r" made "\n". On failure it
 // returns false and leaves the error in l.err.
+//
+// When l.textCap allows it, text longer than longText is streamed through
+// l.tail as it is read (see spill), so that its memory does not grow with
+// it, and dst comes back without it.
 func (l *lexer) readText(dst []byte, quote int, cdata bool) ([]byte, bool) {
 	start := len(dst)
 	var b0, b1 byte
 	check := false // bytes other than plain ones were written
 	trunc := 0
+	stream := quote < 0 && l.textCap > 0
+	if quote < 0 {
+		l.long = false
+	}
 Input:
 	for {
+		if stream && len(dst)-start >= longText {
+			dst = l.spill(dst, start, check, false)
+		}
 		// Fast path: a run of plain bytes.
 		if l.err == nil && l.pos < l.end && b1 != '\r' && b1 != ']' {
 			i, lines := l.pos, 0
@@ -769,21 +807,139 @@ Input:
 		b0, b1 = b1, b
 	}
 	dst = dst[:len(dst)-trunc]
+	if stream && l.long {
+		dst = l.spill(dst, start, check, true)
+		if l.badText != "" {
+			l.err = l.syntaxError(l.badText)
+			return dst, false
+		}
+		return dst, true
+	}
 	if check {
-		for buf := dst[start:]; len(buf) > 0; {
-			r, size := utf8.DecodeRune(buf)
-			if r == utf8.RuneError && size == 1 {
-				l.err = l.syntaxError("invalid UTF-8")
-				return dst, false
-			}
-			buf = buf[size:]
-			if !isInCharacterRange(r) {
-				l.err = l.syntaxError(fmt.Sprintf("illegal character code %U", r))
-				return dst, false
-			}
+		if msg := badChar(dst[start:]); msg != "" {
+			l.err = l.syntaxError(msg)
+			return dst, false
 		}
 	}
 	return dst, true
+}
+
+// spill moves the text read so far, dst[start:], into the streamed token
+// (l.head, l.tail, l.blank, l.badText), and returns dst without it. Unless
+// final, it keeps the last two bytes (a CDATA section's "]]" may turn out
+// to be its end) and a rune cut in two, so that every piece is whole runes:
+// bytes.TrimSpace and the character checks then say of the pieces what
+// they would of the whole text.
+func (l *lexer) spill(dst []byte, start int, check, final bool) []byte {
+	cut := len(dst)
+	if !final {
+		cut -= 2
+		for cut > start && !utf8.RuneStart(dst[cut]) {
+			cut--
+		}
+		if cut <= start {
+			return dst
+		}
+	}
+	piece := dst[start:cut]
+	if !l.long {
+		l.long, l.blank, l.badText = true, true, ""
+		l.head = l.head[:0]
+		l.tail.reset(l.textCap)
+	}
+	if len(l.head) < headSize {
+		l.head = append(l.head, piece[:min(len(piece), headSize-len(l.head))]...)
+	}
+	if l.blank && len(bytes.TrimSpace(piece)) > 0 {
+		l.blank = false
+	}
+	if check && l.badText == "" {
+		l.badText = badChar(piece)
+	}
+	l.tail.write(piece)
+	return append(dst[:start], dst[cut:]...)
+}
+
+// badChar returns the syntax error encoding/xml gives for the first byte
+// sequence of text that is not UTF-8 or not an XML character, "" if none.
+func badChar(text []byte) string {
+	for len(text) > 0 {
+		if c := text[0]; c < utf8.RuneSelf {
+			if c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D {
+				return fmt.Sprintf("illegal character code %U", rune(c))
+			}
+			text = text[1:]
+			continue
+		}
+		r, size := utf8.DecodeRune(text)
+		if r == utf8.RuneError && size == 1 {
+			return "invalid UTF-8"
+		}
+		text = text[size:]
+		if !isInCharacterRange(r) {
+			return fmt.Sprintf("illegal character code %U", r)
+		}
+	}
+	return ""
+}
+
+// spool keeps the length of the bytes written to it and their last max
+// bytes (all of them when max <= 0), as pony.TailBuffer does, but with the
+// bytes at hand: writeTo then gives a TailBuffer of the same Max what
+// writing every byte would have given it.
+type spool struct {
+	max int
+	n   int64
+	buf []byte
+}
+
+func (s *spool) reset(max int) { s.max, s.n, s.buf = max, 0, s.buf[:0] }
+
+func (s *spool) write(b []byte) {
+	s.n += int64(len(b))
+	if s.max > 0 && len(b) >= s.max {
+		s.buf = append(s.buf[:0], b[len(b)-s.max:]...)
+		return
+	}
+	s.buf = append(s.buf, b...)
+	if s.max > 0 && len(s.buf) > 2*s.max {
+		s.buf = append(s.buf[:0], s.buf[len(s.buf)-s.max:]...)
+	}
+}
+
+// dropped is the number of bytes written and no longer held.
+func (s *spool) dropped() int64 { return s.n - int64(len(s.buf)) }
+
+// add writes what o was written after what s was; o has the same max.
+func (s *spool) add(o *spool) {
+	if d := o.dropped(); d > 0 {
+		// o holds at least its last max bytes: what s holds is out of
+		// sight behind them.
+		s.n += d
+		s.buf = s.buf[:0]
+	}
+	s.write(o.buf)
+}
+
+// writeTo writes what s was written into w, whose Max is s's: bytes it no
+// longer holds are stood in for by others, which the last ones it holds,
+// at least Max, push out of w. A TailBuffer's content depends only on the
+// length written and the last Max bytes.
+func (s *spool) writeTo(w *pony.TailBuffer) {
+	for d := s.dropped(); d > 0; {
+		k := min(d, int64(len(s.buf)))
+		w.Write(s.buf[:k])
+		d -= k
+	}
+	w.Write(s.buf)
+}
+
+// last is the last byte written, 0 when none.
+func (s *spool) last() byte {
+	if len(s.buf) == 0 {
+		return 0
+	}
+	return s.buf[len(s.buf)-1]
 }
 
 func isInCharacterRange(r rune) bool {
