@@ -33,6 +33,9 @@ type Options struct {
 	// RunTimeout is how long an incremental run may go without a word from
 	// its client before ReapRuns closes it as abandoned (default 10 min).
 	RunTimeout time.Duration
+	// Flaky tunes the flakiness verdicts of the flaky ranking, the matrix's
+	// flaky marks and the packages' flaky counts (zero fields: defaults).
+	Flaky FlakyOptions
 	// Axes are client_info keys that make environments of their own, as
 	// the tagset's fields do (see NewEnv and ParseAxisKeys); none by default.
 	Axes []string
@@ -239,7 +242,7 @@ func (s *Service) Latest(ctx context.Context, f ResultFilter) (*pony.Bag, error)
 // expects environments, whether each reported in time (MissingExpected, at
 // the Service's now). Two Store reads whatever the number of packages.
 func (s *Service) Packages(ctx context.Context) ([]PackageSummary, error) {
-	pkgs, err := s.store.Packages(ctx, FlakyOptions{}) // the options Flaky ranks with
+	pkgs, err := s.store.Packages(ctx, s.opts.Flaky) // the options Flaky ranks with
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func (s *Service) Matrix(ctx context.Context, pkg string, q MatrixQuery) (Matrix
 	if pkg == "" {
 		return Matrix{}, Errorf(EInvalid, "package is required")
 	}
-	opts := MatrixOptions{Now: s.opts.Now(), StaleAfter: s.opts.StaleAfter}
+	opts := MatrixOptions{Now: s.opts.Now(), StaleAfter: s.opts.StaleAfter, Flaky: s.opts.Flaky}
 	switch q.Rows {
 	case "", RowsSuite:
 		opts.Rows = RowsSuite
@@ -96,7 +96,7 @@ func (s *Service) Flakiness(ctx context.Context, pkg string, q FlakyQuery) ([]Fl
 	if err != nil {
 		return nil, fmt.Errorf("read test states: %w", err)
 	}
-	return RankTests(states, envs, FlakyOptions{}, sel), nil
+	return RankTests(states, envs, s.opts.Flaky, sel), nil
 }
 
 // Changes returns how a result differs from the previous result of its

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pony-build/pony/aggregator"
 	"github.com/pony-build/pony/aggregator/gormstore"
 )
 
@@ -132,8 +133,12 @@ func dbFlag(fs *flag.FlagSet, getenv func(string) string) *string {
 }
 
 // openStore opens the database, migrating it first when migrate is set.
-func openStore(ctx context.Context, dsn string, migrate bool, logger *slog.Logger) (*gormstore.Store, error) {
-	st, err := gormstore.Open(ctx, dsn, gormstore.Options{Migrate: migrate, Logger: logger})
+func openStore(ctx context.Context, dsn string, migrate bool, logger *slog.Logger, fold ...aggregator.FoldOptions) (*gormstore.Store, error) {
+	opts := gormstore.Options{Migrate: migrate, Logger: logger}
+	if len(fold) > 0 {
+		opts.Fold = fold[0]
+	}
+	st, err := gormstore.Open(ctx, dsn, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactDSN(dsn), err)
 	}

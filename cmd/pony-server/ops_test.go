@@ -321,6 +321,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"--expected", "no-such-expected.json"}, 2, "--expected: open no-such-expected.json"},
 		{[]string{"serve", "--help"}, 0, "-expected"},
 		{[]string{"serve", "--help"}, 0, "-base-url"},
+		{[]string{"serve", "--help"}, 0, "-flaky-window"},
+		{[]string{"--flaky-window", "65"}, 2, "--flaky-window 65: want 1 to 64"},
+		{[]string{"--infra-fraction", "0"}, 2, "--infra-fraction must be over 0"},
+		{[]string{"--recover-after", "0"}, 2, "--recover-after"},
 		{[]string{"--base-url", "pony.example.org"}, 2, `--base-url: want an absolute http(s) URL`},
 		{[]string{"token", "create", "--package", "p", "--scope", "admin", "--db", filepath.Join(t.TempDir(), "y.db")}, 2, "scope must be read or write"},
 	} {

@@ -49,6 +49,11 @@ type Config struct {
 	// Axes are the client_info keys that make environments of their own
 	// (aggregator.Options.Axes).
 	Axes []string
+	// Flaky tunes flakiness (aggregator.Options.Flaky); Fold the folding
+	// of results into test states at ingest, where infrastructure
+	// failures are told (gormstore.Options.Fold).
+	Flaky aggregator.FlakyOptions
+	Fold  aggregator.FoldOptions
 }
 
 // DefaultConfig is the configuration with no flag and no environment.
@@ -61,6 +66,8 @@ func DefaultConfig() Config {
 		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
 		RunTimeout:      aggregator.DefaultRunTimeout,
+		Flaky:           aggregator.FlakyOptions{}.WithDefaults(),
+		Fold:            aggregator.FoldOptions{}.WithDefaults(),
 	}
 }
 
@@ -117,6 +124,13 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	fs.StringVar(&c.ExpectedFile, "expected", c.ExpectedFile, "JSON `file` of the environments each package expects results from, e.g. {\"PKG\": [{\"name\": \"linux\", \"match\": {\"host\": \"ci-1\", \"tags\": [\"nightly\"]}, \"interval\": \"24h\"}]} (env PONY_EXPECTED)")
 	fs.DurationVar(&c.RunTimeout, "run-timeout", c.RunTimeout, "how long an incremental run may go without a word from its client before it is closed as abandoned (shown as incomplete)")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "absolute `URL` people reach the server at, for the links in the Atom/RSS feeds (default: the listening address; env PONY_BASE_URL)")
+	fs.IntVar(&c.Flaky.Window, "flaky-window", c.Flaky.Window, "how many of a test's latest scored verdicts per environment flakiness looks at (1 to 64)")
+	fs.IntVar(&c.Flaky.MinSample, "flaky-min-sample", c.Flaky.MinSample, "scored verdicts a flip rate needs before it counts; below it a test with no other signal is new")
+	fs.Float64Var(&c.Flaky.FlipThreshold, "flaky-threshold", c.Flaky.FlipThreshold, "flip rate (flips per verdict in the window) at or over which a test is flaky, over 0 and at most 1")
+	fs.IntVar(&c.Flaky.BrokenAfter, "broken-after", c.Flaky.BrokenAfter, "a test whose latest N scored verdicts all failed (none retried into a pass) is broken, not flaky")
+	fs.IntVar(&c.Flaky.RecoverAfter, "recover-after", c.Flaky.RecoverAfter, "clean passes in a row after which a flaky test has recovered")
+	fs.IntVar(&c.Fold.InfraMinTests, "infra-min-tests", c.Fold.InfraMinTests, "a result of at least N tests in which --infra-fraction of them fail is an infrastructure failure (shown, not scored); applies to results received from now on")
+	fs.Float64Var(&c.Fold.InfraFraction, "infra-fraction", c.Fold.InfraFraction, "the share of a result's tests that must fail at once for an infrastructure failure, over 0 and at most 1")
 	axes := fs.String("axes", m.Getenv("PONY_AXES"), "comma-separated client_info `keys` that make environments of their own besides host, arch, runtime and tags, e.g. db,python: results that differ in one are told apart, each tagged KEY=VALUE (env PONY_AXES)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `IPs or CIDRs` of load balancers whose X-Forwarded-For gives the client IP")
 	if err := parseFlags(fs, args); err != nil {
@@ -142,6 +156,14 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 			return fmt.Errorf("--base-url: want an absolute http(s) URL such as https://pony.example.org, got %q", c.BaseURL)
 		}
 		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	}
+	switch {
+	case c.Flaky.Window < 1 || c.Flaky.Window > 64:
+		return fmt.Errorf("--flaky-window %d: want 1 to 64 (the verdicts a test state keeps)", c.Flaky.Window)
+	case c.Flaky.MinSample < 1 || c.Flaky.BrokenAfter < 1 || c.Flaky.RecoverAfter < 1 || c.Fold.InfraMinTests < 1:
+		return errors.New("--flaky-min-sample, --broken-after, --recover-after and --infra-min-tests must be at least 1")
+	case !(c.Flaky.FlipThreshold > 0 && c.Flaky.FlipThreshold <= 1) || !(c.Fold.InfraFraction > 0 && c.Fold.InfraFraction <= 1):
+		return errors.New("--flaky-threshold and --infra-fraction must be over 0 and at most 1")
 	}
 	if c.StaleAfter <= 0 || c.ShutdownTimeout <= 0 || c.RunTimeout <= 0 {
 		return errors.New("--stale-after, --shutdown-timeout and --run-timeout must be positive")
@@ -189,10 +211,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Logger = logger
-	if m.Store, err = openStore(ctx, m.Config.DB, !m.Config.NoMigrate, logger); err != nil {
+	if m.Store, err = openStore(ctx, m.Config.DB, !m.Config.NoMigrate, logger, m.Config.Fold); err != nil {
 		return err
 	}
-	m.Service = aggregator.New(m.Store, aggregator.Options{StaleAfter: m.Config.StaleAfter, PrivateReads: m.Config.PrivateReads, RunTimeout: m.Config.RunTimeout, Axes: m.Config.Axes})
+	m.Service = aggregator.New(m.Store, aggregator.Options{StaleAfter: m.Config.StaleAfter, PrivateReads: m.Config.PrivateReads, RunTimeout: m.Config.RunTimeout, Axes: m.Config.Axes, Flaky: m.Config.Flaky})
 	open, err := m.Service.Open(ctx)
 	if err != nil {
 		return fmt.Errorf("count tokens: %w", err)
