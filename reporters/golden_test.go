@@ -10,20 +10,26 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/reporters"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// golden is what a golden file holds: the parsed step, and the parse error
-// when the input is damaged.
+// golden is what a golden file holds: the bag the parse makes (the step
+// in a bag whose client_info is fixed, as pony-report parse prints it but
+// for the machine's own values), and the parse error when the input is
+// damaged.
 type golden struct {
 	Error string          `json:"error,omitempty"`
-	Step  json.RawMessage `json:"step"`
+	Bag   json.RawMessage `json:"bag"`
 }
 
+// goldenInfo is the client_info of the golden bags.
+var goldenInfo = pony.ClientInfo{Package: "golden", Host: "golden-host", Arch: "linux-amd64"}
+
 // TestGolden parses every input under testdata/FORMAT/ (the folder names the
-// format) and compares the step with FILE.golden.json. Detection must pick
+// format) and compares the bag made of its step with FILE.golden.json. Detection must pick
 // the folder's format too. Regenerate with:
 //
 //	go test ./reporters -run TestGolden -update
@@ -51,7 +57,14 @@ func TestGolden(t *testing.T) {
 				if perr != nil {
 					g.Error = perr.Error()
 				}
-				if g.Step, err = json.Marshal(step); err != nil {
+				var bag *pony.Bag // none when there is no usable step
+				if step != nil {
+					bag = &pony.Bag{ClientInfo: goldenInfo, Steps: []pony.Step{*step}}
+					if err := bag.Validate(pony.DefaultLimits); err != nil {
+						t.Errorf("the bag is not valid: %v", err)
+					}
+				}
+				if g.Bag, err = json.Marshal(bag); err != nil {
 					t.Fatal(err)
 				}
 				got, err := json.MarshalIndent(g, "", "  ")

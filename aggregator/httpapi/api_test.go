@@ -142,8 +142,11 @@ func TestRawUploads(t *testing.T) {
 					t.Fatal(err)
 				}
 				var golden struct {
-					Error string    `json:"error"`
-					Step  pony.Step `json:"step"`
+					Error string `json:"error"`
+					Bag   struct {
+						Steps []pony.Step `json:"results_list"`
+					} `json:"bag"`
+					Step pony.Step `json:"-"`
 				}
 				gb, err := os.ReadFile(in + ".golden.json")
 				if err != nil {
@@ -152,6 +155,10 @@ func TestRawUploads(t *testing.T) {
 				if err := json.Unmarshal(gb, &golden); err != nil {
 					t.Fatal(err)
 				}
+				if len(golden.Bag.Steps) != 1 {
+					t.Fatalf("%s.golden.json: want a bag of one step", in)
+				}
+				golden.Step = golden.Bag.Steps[0]
 				q := url.Values{"package": {"raw-" + format}, "host": {"ci-1"}, "arch": {"linux-amd64"}, "tag": {"nightly", "py3.11"}, "set.job": {base}}
 				r := f.post("/api/v1/results?"+q.Encode(), data, "Content-Type: application/x-www-form-urlencoded")
 				if r.Code != http.StatusCreated {

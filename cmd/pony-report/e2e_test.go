@@ -331,7 +331,7 @@ func TestReporterTestdata(t *testing.T) {
 			t.Parallel()
 			var golden struct {
 				Error string          `json:"error"`
-				Step  json.RawMessage `json:"step"`
+				Bag   json.RawMessage `json:"bag"`
 			}
 			b, err := os.ReadFile(g)
 			if err != nil {
@@ -342,14 +342,20 @@ func TestReporterTestdata(t *testing.T) {
 			}
 			format := filepath.Base(filepath.Dir(in))
 			r := runBin(t, invocation{args: []string{"parse", "--package", "p", filepath.Base(in)}, dir: filepath.Dir(in)})
-			if string(golden.Step) == "null" {
+			if string(golden.Bag) == "null" {
 				if r.code != 2 {
 					t.Errorf("got exit %d, want 2 (no usable step)", r.code)
 				}
 				return
 			}
-			var want map[string]any
-			json.Unmarshal(golden.Step, &want)
+			var bag struct {
+				Steps []map[string]any `json:"results_list"`
+			}
+			json.Unmarshal(golden.Bag, &bag)
+			if len(bag.Steps) != 1 {
+				t.Fatalf("%s: want a bag of one step", g)
+			}
+			want := bag.Steps[0]
 			if r.code == 2 {
 				t.Fatalf("got exit 2, want a bag\n%s", r.stderr)
 			}
