@@ -530,6 +530,46 @@ func TestPagesInChromium(t *testing.T) {
 		})
 	}
 
+	t.Run("matrix-cells", func(t *testing.T) {
+		// What a person reads in given cells: the row of a test, the
+		// column of an environment, the symbol and the title there.
+		b.load(t, pkgPath+"/matrix?rows=test")
+		cell := func(row, col string) [2]string {
+			t.Helper()
+			js := fmt.Sprintf(`(() => {
+  const cols = [...document.querySelectorAll("table.mx thead th.col")].map(th => th.innerText.replace(/\s+/g, " ").trim());
+  const c = cols.findIndex(l => l.includes(%q));
+  const tr = [...document.querySelectorAll("table.mx tbody tr")].find(tr => { const a = tr.querySelector("td.row a"); return a && a.innerText.trim() === %q });
+  if (c < 0 || !tr) return ["", "no such row or column: " + cols.join(" | ")];
+  const td = tr.querySelectorAll("td")[c + 1];
+  if (!td) return ["", "no cell"];
+  const x = td.querySelector("a, i");
+  return [td.innerText.trim(), (x && x.title) || ""];
+})()`, col, row)
+			return run(t, b, "read cell "+row+" × "+col, chromedp.Evaluate[[2]string](js))
+		}
+		for _, c := range []struct{ row, col, sym, title string }{
+			{"TestFailing", "go1.22.4", "✗", "fail"},
+			{"TestPassing", "go1.22.4", "✓", "pass"},
+			{"TestFlaky", "go1.23.1", "~", "flaky"},
+		} {
+			got := cell(c.row, c.col)
+			if !strings.HasPrefix(got[0], c.sym) || !strings.Contains(got[1], c.title) {
+				t.Errorf("matrix cell %s × %s: got %q titled %q, want %s, titled with %q", c.row, c.col, got[0], got[1], c.sym, c.title)
+			}
+		}
+	})
+
+	t.Run("flaky-tests", func(t *testing.T) {
+		// The rerun that passed is ranked, with its signal and where.
+		v := b.load(t, pkgPath+"/flaky")
+		for _, w := range []string{"TestFlaky", "retry", "ci-linux-2"} {
+			if !strings.Contains(v.Text, w) {
+				t.Errorf("flaky page: got no %q in the text a person sees, want it", w)
+			}
+		}
+	})
+
 	t.Run("click-through", func(t *testing.T) {
 		// From the scoreboard to the package (its name escaped as %2F),
 		// on to the matrix, a cell's result, and the JUnit export.
