@@ -85,12 +85,26 @@ func pkgURL(pkg string) string { return "/p/" + url.PathEscape(pkg) }
 
 func resultURL(key string) string { return "/r/" + url.PathEscape(key) }
 
-// testURL is the path of one test's page.
+// testURL is the path of one test's page: /p/PKG/t/SUITE/NAME, each part
+// escaped as one path element (a Go package's slashes and a subtest's
+// too), or /p/PKG/t?suite=&name= when the suite or the name is empty.
 func testURL(pkg, suite, name string) string {
-	q := url.Values{}
-	q.Set("suite", suite)
-	q.Set("name", name)
-	return pkgURL(pkg) + "/t?" + q.Encode()
+	if suite == "" || name == "" {
+		q := url.Values{}
+		q.Set("suite", suite)
+		q.Set("name", name)
+		return pkgURL(pkg) + "/t?" + q.Encode()
+	}
+	return pkgURL(pkg) + "/t/" + url.PathEscape(suite) + "/" + url.PathEscape(name)
+}
+
+// withQuery adds key=value to the query of a URL.
+func withQuery(u, key, value string) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + url.QueryEscape(key) + "=" + url.QueryEscape(value)
 }
 
 // latestURL is the lasting link to an environment's newest result.

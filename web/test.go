@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -38,11 +39,15 @@ type testEnv struct {
 	Failed   int
 }
 
-// testPage is "/p/:pkg/t?suite=&name=": one test's verdicts across
-// results and environments, its durations as a chart.
+// testPage is "/p/:pkg/t/:suite/*name" (or "/p/:pkg/t?suite=&name="):
+// one test's verdicts across results and environments, its durations as a
+// chart.
 func (h *Handler) testPage(c *gin.Context) {
 	pkg := c.Param("pkg")
 	suite, name := c.Query("suite"), c.Query("name")
+	if s := c.Param("suite"); s != "" {
+		suite, name = s, strings.TrimPrefix(c.Param("name"), "/")
+	}
 	hist, err := h.sb.TestHistory(c.Request.Context(), aggregator.TestHistoryFilter{
 		Package: pkg, Suite: suite, Name: name, Branch: c.Query("branch"), Limit: testHistoryLimit, Before: c.Query("before"),
 	})
@@ -98,7 +103,7 @@ func (h *Handler) testPage(c *gin.Context) {
 	q := url.Values{"suite": {suite}, "name": {name}}
 	p.JSONURL = "/api/v1/packages/" + url.PathEscape(pkg) + "/tests/history?" + q.Encode()
 	if hist.Next != "" {
-		p.Next = testURL(pkg, suite, name) + "&before=" + hist.Next
+		p.Next = withQuery(testURL(pkg, suite, name), "before", hist.Next)
 	}
 	h.render(c, http.StatusOK, "test", p)
 }

@@ -189,6 +189,7 @@ func (h *Handler) Register(r gin.IRouter) {
 	r.GET("/p/:pkg/matrix", h.matrixPage)
 	r.GET("/p/:pkg/flaky", h.flakyPage)
 	r.GET("/p/:pkg/t", h.testPage)
+	r.GET("/p/:pkg/t/:suite/*name", h.testPage)
 	r.GET("/p/:pkg/latest", h.latestRedirect)
 	r.GET("/r/:key", h.resultPage)
 	r.GET("/r/:key/junit.xml", h.resultJUnit)

@@ -491,7 +491,7 @@ func TestPagesInChromium(t *testing.T) {
 		{name: "matrix-suites", path: pkgPath + "/matrix", want: []string{"example.com/everyday/calc", "github.com/google/shlex"}, wide: true, sticky: true},
 		{name: "flaky", path: pkgPath + "/flaky", want: []string{goPkg}},
 		{name: "result", path: "/r/" + failing, want: []string{"TestFailing", "ci-linux-1", "go1.22.4"}, wide: true, links: []string{"/r/" + failing + "/junit.xml", "/r/" + failing + ".json"}},
-		{name: "test", path: pkgPath + "/t?suite=" + url.QueryEscape("example.com/everyday/calc") + "&name=TestFailing", want: []string{"TestFailing", "ci-linux-1"}},
+		{name: "test", path: pkgPath + "/t/" + url.PathEscape("example.com/everyday/calc") + "/TestFailing", want: []string{"TestFailing", "ci-linux-1"}},
 		{name: "pyapp-matrix", path: "/p/pyapp/matrix?rows=test&cols=runtime", want: []string{"python3.11", "python3.12", "✓", "✗"}, wide: true, sticky: true},
 	}
 	for _, p := range pages {
