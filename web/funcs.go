@@ -81,7 +81,11 @@ func (h *Handler) assetURL(name string) string {
 }
 
 // pkgURL is the path of a package's page; the name is one escaped segment.
-func pkgURL(pkg string) string { return "/p/" + url.PathEscape(pkg) }
+func pkgURL(pkg string) string { return "/p/" + pathElem(pkg) }
+
+// pathElem escapes s as one path element; '+' too, which the router's
+// unescaping (UnescapePathValues) would read as a space.
+func pathElem(s string) string { return strings.ReplaceAll(url.PathEscape(s), "+", "%2B") }
 
 func resultURL(key string) string { return "/r/" + url.PathEscape(key) }
 
@@ -95,7 +99,7 @@ func testURL(pkg, suite, name string) string {
 		q.Set("name", name)
 		return pkgURL(pkg) + "/t?" + q.Encode()
 	}
-	return pkgURL(pkg) + "/t/" + url.PathEscape(suite) + "/" + url.PathEscape(name)
+	return pkgURL(pkg) + "/t/" + pathElem(suite) + "/" + pathElem(name)
 }
 
 // withQuery adds key=value to the query of a URL.

@@ -181,6 +181,8 @@ func TestPages(t *testing.T) {
 		{name: "test history by path", target: "/p/" + escPkg + "/t/" + url.PathEscape(suite) + "/TestFailing", status: 200,
 			want: []string{"<title>pony · example.com/calc · test · TestFailing</title>", "ci-linux", "5 verdicts"}},
 		{name: "hostile test history by path", target: "/p/" + escPkg + "/t/" + url.PathEscape("evil<b>suite") + "/" + url.PathEscape(hostileName), status: 200, hostile: true},
+		{name: "test with a + by path", target: "/p/" + escPkg + "/t/" + url.PathEscape(suite) + "/TestNested%2F1%2B2", status: 200,
+			want: []string{"TestNested/1&#43;2"}},
 		{name: "unknown test by path", target: "/p/" + escPkg + "/t/x/y", status: 404},
 		{name: "hostile test history", target: "/p/" + escPkg + "/t?suite=" + url.QueryEscape("evil<b>suite") + "&name=" + url.QueryEscape(hostileName), status: 200, hostile: true},
 		{name: "unknown package", target: "/p/nope", status: 404, want: []string{"nope"}},
