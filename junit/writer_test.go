@@ -34,7 +34,7 @@ func decodeStep(t *testing.T, r io.Reader, opts junit.Options) (*pony.Step, erro
 	return s, nil
 }
 
-// goldenSteps loads the step of every golden file under reporters/testdata,
+// goldenSteps loads the step of the bag of every golden file under reporters/testdata,
 // whatever its format.
 func goldenSteps(t *testing.T) map[string]*pony.Step {
 	t.Helper()
@@ -49,14 +49,14 @@ func goldenSteps(t *testing.T) map[string]*pony.Step {
 			t.Fatal(err)
 		}
 		var g struct {
-			Step *pony.Step `json:"step"`
+			Bag *pony.Bag `json:"bag"`
 		}
 		if err := json.Unmarshal(data, &g); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if g.Step != nil {
+		if g.Bag != nil && len(g.Bag.Steps) == 1 {
 			r, _ := filepath.Rel(filepath.Join(repoRoot(t), "reporters", "testdata"), f)
-			steps[filepath.ToSlash(r)] = g.Step
+			steps[filepath.ToSlash(r)] = &g.Bag.Steps[0]
 		}
 	}
 	return steps
