@@ -25,6 +25,13 @@ type CIVars struct {
 	// Package is the repository's name when the provider gives it, and
 	// PackageFrom the variable it came from.
 	Package, PackageFrom string
+	// Host is a name for the machine that stays the same from build to
+	// build where the machine's own host name does not: a provider's
+	// hosted runners are fresh machines every job (github-hosted,
+	// gitlab-hosted, circleci, travis-ci, azure-hosted), and a
+	// self-hosted runner or agent is better known by its registered name
+	// than by a container's random host name. Empty: the host name.
+	Host string
 }
 
 func (v CIVars) extra() map[string]json.RawMessage {
@@ -75,6 +82,12 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 		// GITHUB_JOB is the job's id in the workflow file; the workflow's
 		// name tells apart two workflows with a job named alike.
 		v.Job = joinNonEmpty(" / ", getenv("GITHUB_WORKFLOW"), getenv("GITHUB_JOB"))
+		switch name := getenv("RUNNER_NAME"); {
+		case getenv("RUNNER_ENVIRONMENT") == "github-hosted", getenv("RUNNER_ENVIRONMENT") == "" && strings.HasPrefix(name, "GitHub Actions "):
+			v.Host = "github-hosted"
+		default:
+			v.Host = name // a self-hosted runner's registered name
+		}
 	case getenv("GITLAB_CI") != "":
 		v = CIVars{Name: "gitlab-ci", Commit: getenv("CI_COMMIT_SHA"), BuildURL: getenv("CI_JOB_URL")}
 		v.Branch = firstOf(getenv, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH")
@@ -89,6 +102,13 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 		if p := getenv("CI_PROJECT_PATH"); p != "" {
 			v.Package, v.PackageFrom = path.Base(p), "CI_PROJECT_PATH"
 		}
+		// GitLab.com's shared runners are many managers of fresh machines;
+		// a runner of one's own is known by its description.
+		if d := getenv("CI_RUNNER_DESCRIPTION"); strings.Contains(d, "runners-manager.gitlab.com") {
+			v.Host = "gitlab-hosted"
+		} else {
+			v.Host = d
+		}
 	case getenv("JENKINS_URL") != "" || getenv("JENKINS_HOME") != "":
 		v = CIVars{Name: "jenkins", Commit: getenv("GIT_COMMIT"), BuildURL: getenv("BUILD_URL")}
 		// Multibranch pipelines set CHANGE_BRANCH on change requests and
@@ -99,6 +119,7 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 		}
 		v.PullRequest = getenv("CHANGE_ID")
 		v.Job = getenv("JOB_NAME") // "folder/pipeline/branch"
+		v.Host = getenv("NODE_NAME") // the agent: "built-in", "linux-1"
 	case getenv("BUILDKITE") == "true":
 		v = CIVars{Name: "buildkite", Commit: getenv("BUILDKITE_COMMIT"), Branch: getenv("BUILDKITE_BRANCH"),
 			BuildURL: getenv("BUILDKITE_BUILD_URL")}
@@ -110,16 +131,23 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 			v.PullRequest = pr
 		}
 		v.Job = getenv("BUILDKITE_LABEL")
+		// An elastic stack's agents come and go; their queue stays.
+		if q := getenv("BUILDKITE_AGENT_META_DATA_QUEUE"); q != "" {
+			v.Host = "buildkite/" + q
+		} else {
+			v.Host = getenv("BUILDKITE_AGENT_NAME")
+		}
 	case getenv("CIRCLECI") == "true":
 		v = CIVars{Name: "circleci", Commit: getenv("CIRCLE_SHA1"), Branch: getenv("CIRCLE_BRANCH"),
 			BuildURL: getenv("CIRCLE_BUILD_URL")}
 		v.PullRequest = firstOf(getenv, "CIRCLE_PR_NUMBER", "CIRCLE_PULL_REQUEST")
 		v.Job = getenv("CIRCLE_JOB")
+		v.Host = "circleci"
 		if r := getenv("CIRCLE_PROJECT_REPONAME"); r != "" {
 			v.Package, v.PackageFrom = r, "CIRCLE_PROJECT_REPONAME"
 		}
 	case getenv("TRAVIS") == "true":
-		v = CIVars{Name: "travis-ci", BuildURL: getenv("TRAVIS_BUILD_WEB_URL"), Job: getenv("TRAVIS_JOB_NAME")}
+		v = CIVars{Name: "travis-ci", BuildURL: getenv("TRAVIS_BUILD_WEB_URL"), Job: getenv("TRAVIS_JOB_NAME"), Host: "travis-ci"}
 		if pr := getenv("TRAVIS_PULL_REQUEST"); pr != "false" && pr != "" {
 			// A pull request build: TRAVIS_BRANCH is the target and
 			// TRAVIS_COMMIT the merge; name the head, as for the others.
@@ -141,6 +169,13 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 		}
 	case strings.EqualFold(getenv("TF_BUILD"), "true"):
 		v = CIVars{Name: "azure-pipelines", Commit: getenv("BUILD_SOURCEVERSION"), Job: getenv("SYSTEM_JOBDISPLAYNAME")}
+		// Microsoft-hosted agents are "Azure Pipelines N" or "Hosted Agent",
+		// a fresh machine each job.
+		if a := getenv("AGENT_NAME"); strings.HasPrefix(a, "Azure Pipelines") || strings.HasPrefix(a, "Hosted Agent") {
+			v.Host = "azure-hosted"
+		} else {
+			v.Host = a
+		}
 		if pr := firstOf(getenv, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER", "SYSTEM_PULLREQUEST_PULLREQUESTID"); pr != "" {
 			// The source branch comes as refs/heads/x or as x, by provider.
 			v.PullRequest = pr

@@ -10,6 +10,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path"
@@ -120,6 +121,15 @@ func (c *Collector) Collect(ctx context.Context, wantGo bool) Collected {
 	if ok {
 		ci.Commit, ci.Branch, ci.BuildURL = v.Commit, v.Branch, v.BuildURL
 		ci.Extra = v.extra()
+		if v.Host != "" && v.Host != ci.Host {
+			// The runner's stable name is the environment's host; the
+			// machine's own name is kept beside it.
+			if ci.Host != "" {
+				b, _ := json.Marshal(ci.Host)
+				ci.Extra["hostname"] = b
+			}
+			ci.Host = v.Host
+		}
 	}
 	if ci.Commit == "" {
 		if s, err := c.env.Command(ctx, c.env.Dir, "git", "rev-parse", "HEAD"); err == nil && isHex(s) {

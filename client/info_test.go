@@ -115,7 +115,7 @@ func TestDetectCI(t *testing.T) {
 				"CIRCLECI": "true", "CIRCLE_SHA1": "aaaaaaaabbbbbbbb", "CIRCLE_BRANCH": "main",
 				"CIRCLE_BUILD_URL": "https://circleci.com/gh/o/pony/99", "CIRCLE_PULL_REQUEST": "https://github.com/o/pony/pull/3",
 			},
-			want: CIVars{Name: "circleci", Commit: "aaaaaaaabbbbbbbb", Branch: "main", BuildURL: "https://circleci.com/gh/o/pony/99",
+			want: CIVars{Name: "circleci", Host: "circleci", Commit: "aaaaaaaabbbbbbbb", Branch: "main", BuildURL: "https://circleci.com/gh/o/pony/99",
 				PullRequest: "https://github.com/o/pony/pull/3"},
 			ok: true,
 		},
@@ -152,7 +152,7 @@ func TestDetectCI(t *testing.T) {
 				"CIRCLECI": "true", "CIRCLE_SHA1": "aaaaaaaabbbbbbbb", "CIRCLE_BRANCH": "main", "CIRCLE_JOB": "build-and-test",
 				"CIRCLE_PROJECT_REPONAME": "pony", "CIRCLE_PR_NUMBER": "12",
 			},
-			want: CIVars{Name: "circleci", Commit: "aaaaaaaabbbbbbbb", Branch: "main", PullRequest: "12", Job: "build-and-test",
+			want: CIVars{Name: "circleci", Host: "circleci", Commit: "aaaaaaaabbbbbbbb", Branch: "main", PullRequest: "12", Job: "build-and-test",
 				Package: "pony", PackageFrom: "CIRCLE_PROJECT_REPONAME"},
 			ok: true,
 		},
@@ -164,7 +164,7 @@ func TestDetectCI(t *testing.T) {
 				"TRAVIS_BUILD_WEB_URL": "https://app.travis-ci.com/asm-products/evergist/builds/46812085",
 				"TRAVIS_JOB_WEB_URL":   "https://app.travis-ci.com/asm-products/evergist/jobs/46812086",
 			},
-			want: CIVars{Name: "travis-ci", Commit: "e7090ffc4ef844d1a066a34037c913b429d7dc2a", Branch: "master",
+			want: CIVars{Name: "travis-ci", Host: "travis-ci", Commit: "e7090ffc4ef844d1a066a34037c913b429d7dc2a", Branch: "master",
 				BuildURL: "https://app.travis-ci.com/asm-products/evergist/builds/46812085", Job: "unit tests",
 				Package: "evergist", PackageFrom: "TRAVIS_REPO_SLUG"},
 			ok: true,
@@ -176,7 +176,7 @@ func TestDetectCI(t *testing.T) {
 				"TRAVIS_PULL_REQUEST_BRANCH": "topic", "TRAVIS_PULL_REQUEST_SHA": "2222222222222222", "TRAVIS_REPO_SLUG": "o/pony",
 				"TRAVIS_JOB_WEB_URL": "https://app.travis-ci.com/o/pony/jobs/5",
 			},
-			want: CIVars{Name: "travis-ci", Commit: "2222222222222222", Branch: "topic", PullRequest: "31",
+			want: CIVars{Name: "travis-ci", Host: "travis-ci", Commit: "2222222222222222", Branch: "topic", PullRequest: "31",
 				BuildURL: "https://app.travis-ci.com/o/pony/jobs/5", Package: "pony", PackageFrom: "TRAVIS_REPO_SLUG"},
 			ok: true,
 		},
@@ -185,7 +185,7 @@ func TestDetectCI(t *testing.T) {
 			env: map[string]string{
 				"TRAVIS": "true", "TRAVIS_COMMIT": "1111111111111111", "TRAVIS_BRANCH": "v1.0", "TRAVIS_TAG": "v1.0", "TRAVIS_PULL_REQUEST": "false",
 			},
-			want: CIVars{Name: "travis-ci", Commit: "1111111111111111"},
+			want: CIVars{Name: "travis-ci", Host: "travis-ci", Commit: "1111111111111111"},
 			ok:   true,
 		},
 		{
@@ -211,6 +211,54 @@ func TestDetectCI(t *testing.T) {
 			want: CIVars{Name: "azure-pipelines", Commit: "4444444444444444", Branch: "topic", PullRequest: "7",
 				BuildURL: "https://tfs.example/DefaultCollection/p/_build/results?buildId=8", Package: "pony", PackageFrom: "BUILD_REPOSITORY_NAME"},
 			ok: true,
+		},
+		{
+			name: "github-hosted runner: one host for every job",
+			env:  map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_ENVIRONMENT": "github-hosted", "RUNNER_NAME": "GitHub Actions 1000001234"},
+			want: CIVars{Name: "github-actions", Host: "github-hosted"},
+			ok:   true,
+		},
+		{
+			name: "github-hosted runner before RUNNER_ENVIRONMENT",
+			env:  map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_NAME": "GitHub Actions 12"},
+			want: CIVars{Name: "github-actions", Host: "github-hosted"},
+			ok:   true,
+		},
+		{
+			name: "self-hosted runner: its registered name",
+			env:  map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_ENVIRONMENT": "self-hosted", "RUNNER_NAME": "arm-box-2"},
+			want: CIVars{Name: "github-actions", Host: "arm-box-2"},
+			ok:   true,
+		},
+		{
+			name: "gitlab.com shared runners",
+			env:  map[string]string{"GITLAB_CI": "true", "CI_RUNNER_DESCRIPTION": "3-green.saas-linux-small-amd64.runners-manager.gitlab.com/default"},
+			want: CIVars{Name: "gitlab-ci", Host: "gitlab-hosted"},
+			ok:   true,
+		},
+		{
+			name: "a gitlab runner of one's own",
+			env:  map[string]string{"GITLAB_CI": "true", "CI_RUNNER_DESCRIPTION": "docker-runner-arm64"},
+			want: CIVars{Name: "gitlab-ci", Host: "docker-runner-arm64"},
+			ok:   true,
+		},
+		{
+			name: "jenkins agent",
+			env:  map[string]string{"JENKINS_URL": "https://ci.example/", "NODE_NAME": "linux-agent-3"},
+			want: CIVars{Name: "jenkins", Host: "linux-agent-3"},
+			ok:   true,
+		},
+		{
+			name: "buildkite elastic stack: the queue",
+			env:  map[string]string{"BUILDKITE": "true", "BUILDKITE_AGENT_NAME": "i-0abc123-1", "BUILDKITE_AGENT_META_DATA_QUEUE": "default"},
+			want: CIVars{Name: "buildkite", Host: "buildkite/default"},
+			ok:   true,
+		},
+		{
+			name: "azure microsoft-hosted agent",
+			env:  map[string]string{"TF_BUILD": "True", "AGENT_NAME": "Azure Pipelines 7"},
+			want: CIVars{Name: "azure-pipelines", Host: "azure-hosted"},
+			ok:   true,
 		},
 		{
 			name: "azure pipelines GitHub pull request: the number, not the id",
@@ -287,7 +335,7 @@ func TestCollect(t *testing.T) {
 			name: "travis pull request with a job name", dir: modDir, answers: git,
 			env: map[string]string{"TRAVIS": "true", "TRAVIS_PULL_REQUEST": "4", "TRAVIS_PULL_REQUEST_BRANCH": "topic",
 				"TRAVIS_PULL_REQUEST_SHA": "abcabcabcabc", "TRAVIS_REPO_SLUG": "o/pony", "TRAVIS_JOB_NAME": "lint"},
-			want:     `{"package":"pony","commit":"abcabcabcabc","branch":"topic","ci":"travis-ci","job":"lint","pull_request":"4"}`,
+			want:     `{"package":"pony","host":"travis-ci","commit":"abcabcabcabc","branch":"topic","ci":"travis-ci","job":"lint","pull_request":"4"}`,
 			wantFrom: "TRAVIS_REPO_SLUG",
 		},
 		{
@@ -367,5 +415,24 @@ func TestModuleName(t *testing.T) {
 		if got := moduleName(tc.in); got != tc.want {
 			t.Errorf("moduleName(%q): got %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestCollectStableHost: on a hosted CI runner, a fresh machine every job,
+// the environment's host is the provider's stable name, and the machine's
+// own name is kept as "hostname"; --host (set after Collect) still wins.
+func TestCollectStableHost(t *testing.T) {
+	env := map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_ENVIRONMENT": "github-hosted", "RUNNER_NAME": "GitHub Actions 1000001234"}
+	c := NewCollector(Env{Getenv: mapEnv(env), Dir: t.TempDir(),
+		Command:  func(context.Context, string, string, ...string) (string, error) { return "", exec.ErrNotFound },
+		Hostname: func() (string, error) { return "fv-az512-311", nil }})
+	got := c.Collect(context.Background(), false).Info
+	if got.Host != "github-hosted" || string(got.Extra["hostname"]) != `"fv-az512-311"` {
+		t.Errorf("got host %q and hostname %s, want github-hosted and the machine's fv-az512-311", got.Host, got.Extra["hostname"])
+	}
+	delete(env, "GITHUB_ACTIONS")
+	got = c.Collect(context.Background(), false).Info
+	if got.Host != "fv-az512-311" || got.Extra["hostname"] != nil {
+		t.Errorf("outside CI: got host %q, hostname %s, want the machine's name alone", got.Host, got.Extra["hostname"])
 	}
 }
