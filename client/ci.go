@@ -118,7 +118,7 @@ func DetectCI(getenv func(string) string) (v CIVars, ok bool) {
 			v.Branch = branchFromRef(strings.TrimPrefix(getenv("GIT_BRANCH"), "origin/"))
 		}
 		v.PullRequest = getenv("CHANGE_ID")
-		v.Job = getenv("JOB_NAME") // "folder/pipeline/branch"
+		v.Job = getenv("JOB_NAME")   // "folder/pipeline/branch"
 		v.Host = getenv("NODE_NAME") // the agent: "built-in", "linux-1"
 	case getenv("BUILDKITE") == "true":
 		v = CIVars{Name: "buildkite", Commit: getenv("BUILDKITE_COMMIT"), Branch: getenv("BUILDKITE_BRANCH"),
