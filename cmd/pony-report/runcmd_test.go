@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pony-build/pony"
+	"github.com/pony-build/pony/internal/testenv"
 )
 
 // dryBag pulls the bag --dry-run printed after the command's own output.
@@ -197,9 +198,7 @@ func TestRunUsage(t *testing.T) {
 // TestRunPytestJUnit runs real pytest writing JUnit XML: the stale report
 // left by an earlier run is ignored and named.
 func TestRunPytestJUnit(t *testing.T) {
-	if _, err := exec.LookPath("pytest"); err != nil {
-		t.Skip("pytest not installed")
-	}
+	testenv.NeedCommand(t, "pytest")
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "test_mod.py"), "import pytest\n\ndef test_ok():\n    assert 1 + 1 == 2\n\ndef test_bad():\n    assert 'a' == 'b'\n\n@pytest.mark.skip(reason='later')\ndef test_later():\n    pass\n")
 	stale := filepath.Join(dir, "reports", "old", "stale.xml")
@@ -235,9 +234,7 @@ func TestRunPytestJUnit(t *testing.T) {
 
 // TestRunProve runs perl's prove: TAP in the stream.
 func TestRunProve(t *testing.T) {
-	if _, err := exec.LookPath("prove"); err != nil {
-		t.Skip("prove not installed")
-	}
+	testenv.NeedCommand(t, "prove")
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "t", "basic.t"), "use Test::More tests => 3;\nok(1, 'one');\nok(0, 'two');\nSKIP: { skip 'no net', 1; ok(1) }\n")
 	r := runBin(t, invocation{dir: dir, args: []string{"run", "--dry-run", "--package", "pl", "--progress", "never", "--", "prove", "-v", "t/"}})

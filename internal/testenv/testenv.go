@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -47,4 +48,21 @@ func SharedFixtures(t testing.TB, sub ...string) string {
 		t.Fatalf("shared fixtures %s are missing (they sit beside the clone, as in CI; set %s=1 to run without them)", dir, OptOutEnv)
 	}
 	return dir
+}
+
+// NeedCommand returns the path of the program name on PATH. When it is
+// missing the test fails under CI (CI set: scripts/test.sh installs what the
+// tests need, so a missing runner is a broken setup) and is skipped, saying
+// so, elsewhere.
+func NeedCommand(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not installed, and CI is set: scripts/deps.sh installs it", name)
+	}
+	t.Skipf("%s is not installed (bash scripts/deps.sh installs it)", name)
+	return ""
 }

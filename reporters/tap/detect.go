@@ -10,6 +10,9 @@ import "bytes"
 // none and is not.
 func Detect(head []byte) int {
 	lines, tapLines, points := 0, 0, 0
+	// strong: a version line, a plan, a subtest or a bail out: a lone
+	// `ok` (a setup command saying it is done) is not TAP enough.
+	strong := false
 	for len(head) > 0 && lines < 200 {
 		var line []byte
 		if i := bytes.IndexByte(head, '\n'); i >= 0 {
@@ -30,15 +33,17 @@ func Detect(head []byte) int {
 				return 100
 			}
 			tapLines++
+			strong = true
 		case tapPoint(t):
 			tapLines++
 			points++
 		case tapPlan(t), bytes.HasPrefix(t, []byte("Bail out!")), bytes.HasPrefix(t, []byte("# Subtest: ")):
 			tapLines++
+			strong = true
 		}
 	}
 	switch {
-	case tapLines == 0:
+	case tapLines == 0, !strong && points < 2:
 		return 0
 	case tapLines == lines || tapLines*2 >= lines && points > 0:
 		return 80

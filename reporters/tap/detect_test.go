@@ -24,6 +24,12 @@ func TestDetect(t *testing.T) {
 		{"go test -json", "{\"Action\":\"output\",\"Output\":\"ok 1 - a\\n\"}\n", 0},
 		{"junit", "<?xml version=\"1.0\"?>\n<testsuites>\n</testsuites>\n", 0},
 		{"empty", "", 0},
+		// A setup command saying it is done is not TAP; with a plan, a
+		// version line or a second point, a lone point is.
+		{"a lone ok", "ok\n", 0},
+		{"a lone ok 1", "Installing…\nok 1 - deps\n", 0},
+		{"a lone point with a plan", "1..1\nok 1 - a\n", 80},
+		{"a lone point under a version", "TAP version 14\nok 1\n", 100},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
