@@ -165,7 +165,7 @@ var cellClass = map[string]string{
 func (h *Handler) matrixCell(cell aggregator.Cell) matrixCell {
 	k := string(cell.Status)
 	switch {
-	case cell.Missing || cell.Status == "":
+	case cell.Status == "":
 		k = "missing"
 	case cell.Flaky:
 		k = "flaky"
@@ -176,7 +176,7 @@ func (h *Handler) matrixCell(cell aggregator.Cell) matrixCell {
 		cls = "M"
 	}
 	mc := matrixCell{Class: cls, Sym: v.Sym}
-	if cell.Missing || cell.Status == "" {
+	if cell.Status == "" {
 		// "?" and the legend say it all; the column's header says why.
 		return mc
 	}
@@ -202,7 +202,13 @@ func (h *Handler) matrixCell(cell aggregator.Cell) matrixCell {
 			mc.N = fmt.Sprint(cell.Failing)
 		}
 	}
-	if cell.Stale {
+	switch {
+	case cell.Missing:
+		// An expected environment gone quiet: its last verdict, faded,
+		// the column's header saying since when.
+		t.WriteString(" (its expected environment has not reported within its interval)")
+		mc.Class += " o"
+	case cell.Stale:
 		t.WriteString(" (stale)")
 		mc.Class += " o"
 	}
