@@ -181,7 +181,11 @@ func (h *Handler) hashAssets() error {
 // engine must route on the escaped path and unescape values
 // (UseEscapedPath and UnescapePathValues, as httpapi sets them) so that a
 // package name holding a slash travels as %2F in one path segment.
-func (h *Handler) Register(r gin.IRouter) {
+func (h *Handler) Register(router gin.IRouter) {
+	// Every page, feed and badge answers HEAD too (link checkers, image
+	// proxies); the event stream does not.
+	router.GET("/r/:key/events", h.runEvents)
+	r := withHead{router}
 	r.GET("/static/*file", h.static)
 	r.GET("/favicon.ico", h.favicon)
 	r.GET("/", h.scoreboard)
@@ -193,9 +197,17 @@ func (h *Handler) Register(r gin.IRouter) {
 	r.GET("/p/:pkg/latest", h.latestRedirect)
 	r.GET("/r/:key", h.resultPage)
 	r.GET("/r/:key/junit.xml", h.resultJUnit)
-	r.GET("/r/:key/events", h.runEvents)
 	h.registerFeeds(r)
 	h.registerBadges(r)
+}
+
+// withHead registers each GET route for HEAD as well (net/http sends the
+// headers of the GET answer without its body).
+type withHead struct{ gin.IRouter }
+
+func (w withHead) GET(path string, handlers ...gin.HandlerFunc) gin.IRoutes {
+	w.IRouter.HEAD(path, handlers...)
+	return w.IRouter.GET(path, handlers...)
 }
 
 func (h *Handler) static(c *gin.Context) {
