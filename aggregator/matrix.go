@@ -193,7 +193,8 @@ type MatrixOptions struct {
 	// Filter is FilterAll (default), FilterFailing (rows with a failing
 	// cell), FilterFlaky (rows with a flaky cell) or FilterDiffers (rows
 	// whose non-missing cells both pass and fail: the compatibility
-	// breaks; skip, xfail and xpass take no side).
+	// breaks; skip, xfail, xpass and infrastructure failures take no
+	// side).
 	Filter string
 	// Now is the time ages are measured at; StaleAfter the age past which
 	// a cell is stale (0: never).
@@ -602,8 +603,8 @@ func keepRow(r Row, filter string) bool {
 	case FilterDiffers:
 		pass, fail := false, false
 		for _, c := range r.Cells {
-			if c.Missing {
-				continue
+			if c.Missing || c.Infra {
+				continue // an infrastructure failure says nothing of compatibility
 			}
 			pass = pass || c.Status == pony.StatusPass
 			fail = fail || c.Status.Failed()

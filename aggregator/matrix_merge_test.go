@@ -66,3 +66,27 @@ func TestMergedColumnWorstWins(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffersIgnoresInfra: a row failing only where an infrastructure
+// failure happened is no compatibility break.
+func TestDiffersIgnoresInfra(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	env := func(host string) EnvInfo {
+		e := Env{Package: "p", Host: host, Arch: "amd64", Runtime: "go1.22"}
+		return EnvInfo{Key: e.Key(), Env: e}
+	}
+	envs := []EnvInfo{env("a"), env("b")}
+	st := func(e EnvInfo, name string, s pony.Status, infra bool) TestState {
+		return TestState{Package: "p", Suite: "s", Name: name, EnvKey: e.Key, Branch: "main", Status: s, Infra: infra,
+			Received: t0, ResultKey: "r-" + e.Env.Host, Verdicts: 1}
+	}
+	states := []TestState{
+		st(envs[0], "TestInfra", pony.StatusError, true), st(envs[1], "TestInfra", pony.StatusPass, false),
+		st(envs[0], "TestBreak", pony.StatusFail, false), st(envs[1], "TestBreak", pony.StatusPass, false),
+	}
+	axes, _ := ParseAxes("host")
+	m := BuildMatrix(states, envs, nil, MatrixOptions{Rows: RowsTest, Axes: axes, Filter: FilterDiffers, Now: t0})
+	if len(m.Rows) != 1 || m.Rows[0].Name != "TestBreak" {
+		t.Errorf("differs: got %+v, want TestBreak alone", m.Rows)
+	}
+}
