@@ -58,6 +58,9 @@ func (s *Server) postResult(c *gin.Context) (r *reply, err error) {
 	q := c.Request.URL.Query()
 	var bag *pony.Bag
 	var warnings []string
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, aggregator.Errorf(aggregator.EInvalid, "empty request body: send a bag (JSON with client_info and results_list), or a raw report (go test -json, JUnit XML, TAP) with ?package=")
+	}
 	if q.Get("format") == "" && isBag(body) {
 		format = formatBag
 		if bag, err = decodeBag(body); err != nil {
@@ -183,8 +186,12 @@ func (s *Server) rawBag(c *gin.Context, secret string, body []byte, q url.Values
 			err = errors.New("the parser returned nothing")
 		}
 		msg := err.Error()
-		if errors.Is(err, reporters.ErrUnknownFormat) && isJSONObject(body) {
-			msg += "; a JSON bag needs client_info and results_list keys"
+		if errors.Is(err, reporters.ErrUnknownFormat) {
+			// Over HTTP the format is named in the query.
+			msg = strings.Replace(msg, "name the format with `pony-report gotest|junit|tap`", "name the format with ?format=gotest|junit|tap", 1)
+			if isJSONObject(body) {
+				msg += "; a JSON bag needs client_info and results_list keys"
+			}
 		}
 		return nil, format, nil, aggregator.Errorf(aggregator.EInvalid, "%s", msg)
 	}
