@@ -122,6 +122,7 @@ func sameParse(t *testing.T, name string, in []byte) {
 	for _, opts := range []tap.Options{
 		{File: "x.tap", OutputCap: 300, StepOutputCap: 2000},
 		{File: "x.tap", OutputCap: 300, StepOutputCap: 2000, KeepPassingOutput: true},
+		{File: "t/x.tap", Suite: "t/x.tap", OutputCap: 300, StepOutputCap: 2000},
 	} {
 		sameParseOpts(t, name, in, opts)
 	}
@@ -158,7 +159,7 @@ func sameParseOpts(t *testing.T, name string, in []byte, opts tap.Options) {
 	} {
 		got := run(how.fast)
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s, read %s, keep passing output %v: got %s, want %s (the general path)", name, how.name, opts.KeepPassingOutput, describe(got.step, got.sum, got.err), describe(want.step, want.sum, want.err))
+			t.Errorf("%s, read %s, keep passing output %v, suite %q: got %s, want %s (the general path)", name, how.name, opts.KeepPassingOutput, opts.Suite, describe(got.step, got.sum, got.err), describe(want.step, want.sum, want.err))
 		}
 	}
 }

@@ -40,8 +40,9 @@
 //   - A subtest's tests are named after their parents, Go style:
 //     "outer/inner/leaf". The parent's own test point is an entry too, after
 //     its children, as `go test` does (for a buffered subtest too, whose
-//     point comes first). Suite is empty, except for the output of
-//     `prove -v`, whose sections are named by their file (t/foo.t).
+//     point comes first). Suite is Options.Suite (none by default), except
+//     in the output of `prove -v`, whose sections are named by their file
+//     (t/foo.t).
 //   - A test without a description is named by its number, "#3". Two test
 //     points with the same name under the same parent are different tests in
 //     TAP (it has no reruns), so the later ones get " #2", " #3"…
@@ -95,6 +96,11 @@ import (
 type Options struct {
 	// File names the input in errors and notes.
 	File string
+	// Suite is the suite of the tests that have none of their own: all
+	// of them but those of prove -v's sections, which are named by their
+	// file. Empty leaves them without a suite. A caller reading a file
+	// names them after it, so that two files' tests stay distinct.
+	Suite string
 	// OutputCap caps each test's output and message (the tail is kept);
 	// 0 means pony.DefaultLimits.Output.
 	OutputCap int
@@ -224,7 +230,8 @@ func parse(ctx context.Context, r io.Reader, opts Options, fast bool) (*pony.Ste
 		noteBuf: make([]string, 0, 8),
 		seed:    newSeed(),
 	}
-	p.suiteHash = strHash(p.seed, "")
+	p.suite = opts.Suite
+	p.hashedSuite, p.suiteHash = opts.Suite, strHash(p.seed, opts.Suite)
 	p.reset()
 	br := bufio.NewReaderSize(r, 64<<10)
 	// YAML blocks are read in bulk whatever the options; whole blocks of
@@ -448,8 +455,11 @@ type parser struct {
 	// text holds the strings of the entries that are not plain passes
 	// (names, raw YAML blocks, messages), textChunk bytes a string, so
 	// that each takes no allocation of its own (see keep).
-	text  strings.Builder
-	suite string // prove -v section
+	text strings.Builder
+	// suite is the suite of the tests read now: Options.Suite, or in a
+	// prove -v section (prove set), the section's.
+	suite string
+	prove bool
 	// reasons are the last SKIP or TODO reasons read, made strings once.
 	reasons [2]string
 	bailed  bool
@@ -569,7 +579,7 @@ func (p *parser) handle(line []byte) {
 	}
 
 	// prove -v's verdict on a passing file, after its TAP.
-	if kind == kindPoint && ind == 0 && len(p.stack) == 1 && p.suite != "" && proveVerdict(top, s) {
+	if kind == kindPoint && ind == 0 && len(p.stack) == 1 && p.prove && proveVerdict(top, s) {
 		p.output(line)
 		return
 	}
@@ -2324,7 +2334,7 @@ func (p *parser) proveHeader(s []byte) bool {
 		p.finish(nil)
 		p.reset()
 	}
-	p.suite = string(t[:sp])
+	p.suite, p.prove = string(t[:sp]), true
 	return true
 }
 
