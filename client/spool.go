@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -278,8 +279,14 @@ func (s *Spool) SaveRefused(env *Envelope, err error) (string, error) {
 
 // FlushOptions configure Flush.
 type FlushOptions struct {
-	// Server, when set, limits the flush to bags for that server.
+	// Server, when set, limits the flush to bags for that server; the
+	// others are left alone and listed in FlushReport.Elsewhere.
 	Server string
+	// To, when set, is the server every bag is sent to, whatever server
+	// it was spooled for (Server is then ignored): the server moved, or
+	// the bags were spooled under another spelling of its address. Each
+	// bag keeps its idempotency key, so it is still stored once.
+	To string
 	// Wait waits for another flush to finish; without it, Flush returns
 	// ErrBusy at once when another one holds the spool.
 	Wait bool
@@ -306,6 +313,9 @@ type FlushReport struct {
 	// into DIR/corrupt/, its new path in MovedTo. They are never sent and
 	// never deleted.
 	Corrupt []Spooled
+	// Elsewhere are the bags left alone because they were spooled for
+	// another server than FlushOptions.Server.
+	Elsewhere []Spooled
 }
 
 // Flush sends every spooled bag to the server recorded with it, oldest
@@ -315,7 +325,8 @@ type FlushReport struct {
 // or says it is busy or down (408, 429, 502, 503, 504), its other bags wait
 // for the next flush. Every bag it fails to send gets a later next try
 // (RetryDelay), which a flush with Backoff honours. A file that is not a
-// spooled bag is moved into DIR/corrupt/ and reported in Corrupt.
+// spooled bag is moved into DIR/corrupt/ and reported in Corrupt. With
+// opts.To every bag goes to that server instead, its idempotency key kept.
 func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (FlushReport, error) {
 	var rep FlushReport
 	if _, err := os.Stat(s.Dir); errors.Is(err, os.ErrNotExist) {
@@ -347,10 +358,19 @@ func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (F
 			rep.Remaining = append(rep.Remaining, sp) // unreadable now: try next time
 			continue
 		}
-		if opts.Server != "" && !sameServer(sp.Envelope.Server, opts.Server) {
+		env := sp.Envelope
+		switch {
+		case opts.To != "":
+			if env.Server != opts.To {
+				redirected := *env // the file keeps the server it was spooled for
+				redirected.Server = opts.To
+				env = &redirected
+			}
+		case opts.Server != "" && !sameServer(env.Server, opts.Server):
+			rep.Elsewhere = append(rep.Elsewhere, sp)
 			continue
 		}
-		if err := down[sp.Envelope.Server]; err != nil {
+		if err := down[env.Server]; err != nil {
 			sp.Err = err
 			rep.Remaining = append(rep.Remaining, sp)
 			continue
@@ -365,7 +385,7 @@ func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (F
 			rep.Remaining = append(rep.Remaining, sp)
 			continue
 		}
-		_, err := sender.Send(ctx, sp.Envelope)
+		_, err := sender.Send(ctx, env)
 		if err == nil {
 			if err := s.remove(sp.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 				// Sent, but it would be sent again: the key makes that safe.
@@ -382,10 +402,10 @@ func (s *Spool) Flush(ctx context.Context, sender *Sender, opts FlushOptions) (F
 			s.noteError(sp.Path, err)
 			sp.LastError = err.Error()
 			if serverWide(se.StatusCode) {
-				down[sp.Envelope.Server] = err
+				down[env.Server] = err
 			}
 		} else {
-			down[sp.Envelope.Server] = err
+			down[env.Server] = err
 		}
 		if ctx.Err() == nil {
 			s.noteFailure(&sp)
@@ -405,6 +425,48 @@ func serverWide(code int) bool {
 	return false
 }
 
+// sameServer reports whether two addresses name the same server as far as
+// their spelling tells: a trailing slash, the case of the scheme and host,
+// and a default port (:80 for http, :443 for https) make no difference.
+// Other spellings of one server (127.0.0.1 and localhost, a second DNS
+// name) cannot be told apart from a server that moved: see FlushOptions.To.
 func sameServer(a, b string) bool {
-	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
+	return canonicalServer(a) == canonicalServer(b)
+}
+
+func canonicalServer(s string) string {
+	s = strings.TrimSuffix(s, "/")
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
+	if port := u.Port(); port == "80" && u.Scheme == "http" || port == "443" && u.Scheme == "https" {
+		u.Host = strings.TrimSuffix(u.Host, ":"+port)
+	}
+	return u.String()
+}
+
+// SpooledFor counts bags by the server they were spooled for, sorted by
+// address: what a flush limited to one server left alone.
+func SpooledFor(bags []Spooled) []ServerCount {
+	n := map[string]int{}
+	for _, b := range bags {
+		if b.Envelope != nil {
+			n[b.Envelope.Server]++
+		}
+	}
+	out := make([]ServerCount, 0, len(n))
+	for s, c := range n {
+		out = append(out, ServerCount{Server: s, Bags: c})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Server < out[j].Server })
+	return out
+}
+
+// ServerCount is how many spooled bags are for one server.
+type ServerCount struct {
+	Server string
+	Bags   int
 }
