@@ -82,6 +82,7 @@ func buildBag(ctx context.Context, e *cmdEnv, c *common, format string, args []s
 		return nil, "", exitUsage, false
 	}
 	b.ToValidUTF8()
+	client.Fit(b, pony.DefaultLimits, e.say) // a name over a limit is cut (a hash keeps it apart), not the whole result refused
 	if err := b.Validate(pony.DefaultLimits); err != nil {
 		e.say("%v; nothing was sent", err)
 		return nil, "", exitUsage, false

@@ -238,6 +238,7 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 		_, ci.Runtime = reporters.StepRuntime(&bag.Steps[i])
 	}
 	bag.ToValidUTF8() // the command's own output may hold any bytes
+	client.Fit(bag, pony.DefaultLimits, e.say)
 	if err := bag.Validate(pony.DefaultLimits); err != nil {
 		e.say("%v; nothing was sent", err)
 		return lost(verdict)
