@@ -154,7 +154,7 @@ func readOne(ctx context.Context, in Input, opts ReadOptions) (step *pony.Step, 
 		defer f.Close()
 		r = f
 	}
-	step, perr = reporters.Parse(ctx, in.Format, r, reporters.Options{File: in.Path, KeepPassingOutput: opts.KeepPassingOutput})
+	step, perr = reporters.Parse(ctx, in.Format, r, reporters.Options{File: in.Path, FromFile: in.Path != Stdin, KeepPassingOutput: opts.KeepPassingOutput})
 	if step == nil {
 		if perr == nil {
 			perr = errors.New("the parser returned nothing")

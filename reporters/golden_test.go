@@ -52,7 +52,7 @@ func TestGolden(t *testing.T) {
 				if f, err := reporters.Detect(head); err != nil || f.Name != format {
 					t.Errorf("Detect: got %q (%v), want %q", f.Name, err, format)
 				}
-				step, perr := reporters.Parse(context.Background(), format, bytes.NewReader(data), reporters.Options{File: filepath.Base(in)})
+				step, perr := reporters.Parse(context.Background(), format, bytes.NewReader(data), reporters.Options{File: filepath.Base(in), FromFile: true})
 				var g golden
 				if perr != nil {
 					g.Error = perr.Error()

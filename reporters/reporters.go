@@ -26,6 +26,10 @@ type Options struct {
 	// File names the input in error messages and in the step's name ("-"
 	// for standard input).
 	File string
+	// FromFile says that File is a file the user named (not standard
+	// input, a command's output or an upload): a format whose tests name
+	// no suite (TAP) takes the file as their suite.
+	FromFile bool
 	// OutputCap caps each test's output and message; the tail is kept.
 	// Zero means pony.DefaultLimits.Output.
 	OutputCap int

@@ -159,6 +159,14 @@ func TestRawUploads(t *testing.T) {
 					t.Fatalf("%s.golden.json: want a bag of one step", in)
 				}
 				golden.Step = golden.Bag.Steps[0]
+				// The golden file was parsed as a named file, whose TAP
+				// tests take it as their suite; an upload is a stream
+				// and gives none.
+				for i := range golden.Step.Tests {
+					if format == "tap" && golden.Step.Tests[i].Suite == base {
+						golden.Step.Tests[i].Suite = ""
+					}
+				}
 				q := url.Values{"package": {"raw-" + format}, "host": {"ci-1"}, "arch": {"linux-amd64"}, "tag": {"nightly", "py3.11"}, "set.job": {base}}
 				r := f.post("/api/v1/results?"+q.Encode(), data, "Content-Type: application/x-www-form-urlencoded")
 				if r.Code != http.StatusCreated {
