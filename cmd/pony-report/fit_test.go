@@ -138,3 +138,37 @@ func TestLongTestNamesAreCutNotRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestLongTestNamesLive: in a live run, a step is fitted to the limits
+// before it is streamed (the server refuses a step with a name over them,
+// and live updates would stop), and the warning counts each cut once.
+func TestLongTestNamesLive(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("z", 1500)
+	stream := filepath.Join(t.TempDir(), "long.json")
+	if err := os.WriteFile(stream, []byte(goTestJSON("example.com/live", long)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := newRunsServer(t)
+	r := runBin(t, invocation{args: []string{"run", "--package", "p", "--progress", "never", "--", "cat", stream},
+		env: map[string]string{"PONY_SERVER": srv.URL}})
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "cut to fit the limits: 1 test name"); n != 1 {
+		t.Errorf("stderr: the warning %d times, want once:\n%s", n, r.stderr)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.steps) != 1 {
+		t.Fatalf("streamed %d steps, want 1", len(srv.steps))
+	}
+	var st pony.Step
+	if err := json.Unmarshal(srv.steps[0], &st); err != nil {
+		t.Fatal(err)
+	}
+	b := pony.Bag{ClientInfo: pony.ClientInfo{Package: "p"}, Steps: []pony.Step{st}}
+	if err := b.Validate(pony.DefaultLimits); err != nil {
+		t.Errorf("the streamed step: %v, want it within the limits", err)
+	}
+}

@@ -81,6 +81,7 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 		}
 	}
 	bag := &pony.Bag{}
+	var cuts []pony.Cut // what was cut to fit the limits
 	collector := client.NewCollector(osEnv(e.getenv))
 	got := collector.Collect(ctx, wantGo)
 	// The runtimes on PATH that the commands are about are asked while
@@ -198,8 +199,13 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 			say("%v (the good tests before it are kept; the step is marked incomplete)", p)
 		}
 		for _, st := range append([]pony.Step{sr.Step}, sr.FileSteps...) {
-			bag.Steps = append(bag.Steps, st)
-			live.step(st)
+			// Fitted to the limits before it is streamed: the server
+			// would refuse a step with a name over them (413).
+			one := pony.Bag{Steps: []pony.Step{st}}
+			one.ToValidUTF8()
+			cuts = append(cuts, one.Fit(pony.DefaultLimits)...)
+			bag.Steps = append(bag.Steps, one.Steps[0])
+			live.step(one.Steps[0])
 		}
 		if v := sr.Verdict(); v != 0 && verdict == exitOK {
 			verdict = v
@@ -238,7 +244,9 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 		_, ci.Runtime = reporters.StepRuntime(&bag.Steps[i])
 	}
 	bag.ToValidUTF8() // the command's own output may hold any bytes
-	client.Fit(bag, pony.DefaultLimits, e.say)
+	if cuts = append(cuts, bag.Fit(pony.DefaultLimits)...); len(cuts) > 0 {
+		e.say("%s", client.FitSummary(cuts))
+	}
 	if err := bag.Validate(pony.DefaultLimits); err != nil {
 		e.say("%v; nothing was sent", err)
 		return lost(verdict)
