@@ -97,6 +97,15 @@ func TestEndToEnd(t *testing.T) {
 			stdin, args = b, append(args, "-")
 		} else {
 			args = append(args, testdata(t, r.report))
+			if r.step.Format == "tap" {
+				// A TAP file named to pony-report is the suite of its
+				// tests (its path as named: absolute here).
+				for i := range r.step.Tests {
+					if r.step.Tests[i].Suite == "" {
+						r.step.Tests[i].Suite = filepath.ToSlash(testdata(t, r.report))
+					}
+				}
+			}
 		}
 		r.key = sendReport(t, stdin, spool, args...)
 	}
