@@ -643,6 +643,9 @@ type goHuman struct {
 	// verdictLine holds a test's "--- FAIL: …" line, printed before its
 	// output.
 	verdictLine map[[2]string]string
+	// failed: a package failed; go test ends its output with "FAIL" then,
+	// a line that is no event.
+	failed bool
 }
 
 func newGoHuman(out io.Writer, format string) *goHuman {
@@ -716,13 +719,20 @@ func (g *goHuman) line(l []byte) {
 			delete(g.verdictLine, k)
 		}
 	}
+	if ev.Test == "" && ev.Action == testjson.ActionFail {
+		g.failed = true
+	}
 	g.fmt.Format(ev, nil)
 }
 
-// Close writes what is left of a last line without a newline.
+// Close writes what is left of a last line without a newline, and go
+// test's closing "FAIL" when a package failed.
 func (g *goHuman) Close() {
 	if len(g.partial) > 0 {
 		g.line(g.partial)
 		g.partial = nil
+	}
+	if g.failed {
+		io.WriteString(g.out, "FAIL\n")
 	}
 }

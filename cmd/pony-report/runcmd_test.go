@@ -83,7 +83,7 @@ func TestRunGoTest(t *testing.T) {
 		wantName string
 	}{
 		{"human output from -json added", []string{"go", "test", "-count=1", "./..."},
-			[]string{"--- FAIL: TestFail", "run_test.go:24: got \"abab\"", "FAIL\texample.com/runmod"},
+			[]string{"--- FAIL: TestFail", "run_test.go:24: got \"abab\"", "FAIL\texample.com/runmod", "s\nFAIL\n"}, // go test's closing FAIL
 			[]string{`"Action"`, "=== RUN", "--- PASS"}, "go test -count=1 ./..."},
 		{"verbose human output", []string{"go", "test", "-count=1", "-v", "./..."},
 			[]string{"=== RUN   TestPass", "--- PASS: TestPass/a", "--- FAIL: TestFail", "--- SKIP: TestSkip"},
