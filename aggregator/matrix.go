@@ -272,8 +272,9 @@ type Cell struct {
 	Vanished bool `json:"vanished,omitempty"`
 	// Envs and EnvsFailing, where the column merges environments (two
 	// hosts on one runtime under cols=runtime): how many of them have a
-	// verdict for the row, and how many of those fail. The cell's status
-	// is the worst of their newest verdicts.
+	// verdict for the row, and how many of those fail (infrastructure
+	// failures not counted). The cell's status is the worst of their newest
+	// verdicts, a verdict from an infrastructure failure only when all are.
 	Envs        int `json:"envs,omitempty"`
 	EnvsFailing int `json:"envs_failing,omitempty"`
 	// Suite rows only: the suite's tests with a verdict in the column,
@@ -493,11 +494,18 @@ func BuildMatrix(states []TestState, envs []EnvInfo, expected []ExpectedEnv, opt
 			s := &states[i]
 			cell := &cells[r*nc+envCol[s.EnvKey]]
 			cell.Envs++
-			if s.Status.Failed() {
+			if s.Status.Failed() && !s.Infra {
 				cell.EnvsFailing++
 			}
-			if cell.Status == "" || StatusRank(s.Status) > StatusRank(cell.Status) ||
-				StatusRank(s.Status) == StatusRank(cell.Status) && (s.Received.After(cell.Time) || s.Received.Equal(cell.Time) && s.ResultKey > cell.ResultKey) {
+			// A verdict from an infrastructure failure says nothing of the
+			// test: any other verdict wins over it; among the others, or
+			// among such verdicts, the worst, then the newest.
+			better := cell.Status == "" || cell.Infra && !s.Infra
+			if !better && cell.Infra == s.Infra {
+				better = StatusRank(s.Status) > StatusRank(cell.Status) ||
+					StatusRank(s.Status) == StatusRank(cell.Status) && (s.Received.After(cell.Time) || s.Received.Equal(cell.Time) && s.ResultKey > cell.ResultKey)
+			}
+			if better {
 				cell.Status, cell.Time, cell.ResultKey, cell.Infra = s.Status, s.Received, s.ResultKey, s.Infra
 				last, ok := lastOf[s.EnvKey]
 				cell.Vanished = ok && last.LastResult != "" && s.ResultKey != last.LastResult && s.Received.Before(last.LastReceived)

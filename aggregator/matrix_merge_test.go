@@ -1,6 +1,7 @@
 package aggregator
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,5 +89,60 @@ func TestDiffersIgnoresInfra(t *testing.T) {
 	m := BuildMatrix(states, envs, nil, MatrixOptions{Rows: RowsTest, Axes: axes, Filter: FilterDiffers, Now: t0})
 	if len(m.Rows) != 1 || m.Rows[0].Name != "TestBreak" {
 		t.Errorf("differs: got %+v, want TestBreak alone", m.Rows)
+	}
+}
+
+// TestMergedColumnInfraLoses: in a merged column, a verdict from an
+// infrastructure failure loses to any other, so that one broken machine
+// does not paint the column red nor hide another host's real failure.
+func TestMergedColumnInfraLoses(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	env := func(host, rt string) EnvInfo {
+		e := Env{Package: "p", Host: host, Arch: "amd64", Runtime: rt}
+		return EnvInfo{Key: e.Key(), Env: e}
+	}
+	a, b, c := env("a", "go1.22"), env("b", "go1.22"), env("c", "go1.23")
+	envs := []EnvInfo{a, b, c}
+	st := func(e EnvInfo, name string, s pony.Status, infra bool, at int) TestState {
+		return TestState{Package: "p", Suite: "s", Name: name, EnvKey: e.Key, Branch: "main", Status: s, Infra: infra,
+			Received: t0.Add(time.Duration(at) * time.Minute), ResultKey: fmt.Sprintf("r-%s-%d", e.Env.Host, at), Verdicts: 1}
+	}
+	states := []TestState{
+		st(a, "T0", pony.StatusFail, false, 1), st(b, "T0", pony.StatusError, true, 2), st(c, "T0", pony.StatusPass, false, 1),
+		st(a, "T1", pony.StatusPass, false, 1), st(b, "T1", pony.StatusError, true, 2), st(c, "T1", pony.StatusPass, false, 1),
+		st(b, "T2", pony.StatusError, true, 2), st(c, "T2", pony.StatusPass, false, 1),
+	}
+	axes, _ := ParseAxes("runtime")
+	m := BuildMatrix(states, envs, nil, MatrixOptions{Rows: RowsTest, Axes: axes, Now: t0.Add(time.Hour)})
+	col := -1
+	for i, c := range m.Columns {
+		if c.Label == "go1.22" {
+			col = i
+		}
+	}
+	if col < 0 {
+		t.Fatalf("no go1.22 column in %+v", m.Columns)
+	}
+	got := map[string]Cell{}
+	for _, r := range m.Rows {
+		got[r.Name] = r.Cells[col]
+	}
+	for name, want := range map[string]struct {
+		status pony.Status
+		infra  bool
+		fails  int
+	}{
+		"T0": {pony.StatusFail, false, 1}, // a's real failure, not b's infra error
+		"T1": {pony.StatusPass, false, 0}, // a passes; b's infra error says nothing
+		"T2": {pony.StatusError, true, 0}, // only b: its infra verdict, marked
+	} {
+		c := got[name]
+		if c.Status != want.status || c.Infra != want.infra || c.EnvsFailing != want.fails {
+			t.Errorf("%s on go1.22: got %s infra=%v failing=%d, want %s infra=%v failing=%d", name, c.Status, c.Infra, c.EnvsFailing, want.status, want.infra, want.fails)
+		}
+	}
+	m = BuildMatrix(states, envs, nil, MatrixOptions{Rows: RowsTest, Axes: axes, Filter: FilterDiffers, Now: t0.Add(time.Hour)})
+	if len(m.Rows) != 1 || m.Rows[0].Name != "T0" {
+		t.Errorf("differs: got %d rows, want T0 alone", len(m.Rows))
 	}
 }
