@@ -172,3 +172,34 @@ func TestLongTestNamesLive(t *testing.T) {
 		t.Errorf("the streamed step: %v, want it within the limits", err)
 	}
 }
+
+// TestLongTagLive: a tag over the limits is cut before the live run is
+// opened with the client_info, so the run is opened (not refused 413) and
+// reported live.
+func TestLongTagLive(t *testing.T) {
+	t.Parallel()
+	srv := newRunsServer(t)
+	r := runBin(t, invocation{args: []string{"run", "--package", "p", "--progress", "never", "--tag", strings.Repeat("t", 1100), "--", "sh", "-c", "echo hello"},
+		env: map[string]string{"PONY_SERVER": srv.URL}})
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.calls) == 0 || !strings.HasPrefix(srv.calls[0], "open ") {
+		t.Fatalf("calls %q, want the run opened first", srv.calls)
+	}
+	if !strings.Contains(r.stderr, "cut to fit the limits") {
+		t.Errorf("stderr lacks the warning:\n%s", r.stderr)
+	}
+	var open struct {
+		ClientInfo pony.ClientInfo `json:"client_info"`
+	}
+	if err := json.Unmarshal(srv.opened, &open); err != nil {
+		t.Fatalf("open body %s: %v", srv.opened, err)
+	}
+	b := pony.Bag{ClientInfo: open.ClientInfo}
+	if err := b.Validate(pony.DefaultLimits); err != nil || len(open.ClientInfo.Tags) != 1 {
+		t.Errorf("the run was opened with client_info %+v (%v), want one tag within the limits", open.ClientInfo.Tags, err)
+	}
+}

@@ -137,6 +137,10 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 	sendCtx := context.WithoutCancel(ctx)
 	sender := c.sender(e.getenv)
 	var live *liveReporter
+	// client_info fitted to the limits before the run is opened with it
+	// (the server would refuse the run, 413, and live reporting stop).
+	bag.ToValidUTF8()
+	cuts = append(cuts, bag.Fit(pony.DefaultLimits)...)
 	if !c.dryRun && !rf.noLive {
 		live = startLive(sendCtx, &client.Live{Sender: sender, Server: c.server, IdempotencyKey: env.IdempotencyKey}, bag)
 	}

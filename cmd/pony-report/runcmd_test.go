@@ -372,6 +372,7 @@ type runsServer struct {
 	calls []string // "open KEY", "step N", "progress", "finish KEY", "results KEY"
 	steps []json.RawMessage
 	final map[string]any
+	opened []byte // the body that opened the run
 	*httptest.Server
 }
 
@@ -400,6 +401,7 @@ func (s *runsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			UpdateToken string `json:"update_token"`
 		}
 		json.Unmarshal(body, &open)
+		s.opened = body
 		s.calls = append(s.calls, "open "+idem)
 		w.WriteHeader(201)
 		fmt.Fprintf(w, `{"result_key": %q, "update_token": %q, "state": "running"}`, key, open.UpdateToken)
