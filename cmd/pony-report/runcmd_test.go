@@ -367,11 +367,11 @@ func TestRunSignalForwarded(t *testing.T) {
 // runsServer implements the incremental protocol (DESIGN.md §5) minimally,
 // recording what it was sent; fail makes every answer a 500.
 type runsServer struct {
-	mu    sync.Mutex
-	fail  bool
-	calls []string // "open KEY", "step N", "progress", "finish KEY", "results KEY"
-	steps []json.RawMessage
-	final map[string]any
+	mu     sync.Mutex
+	fail   bool
+	calls  []string // "open KEY", "step N", "progress", "finish KEY", "results KEY"
+	steps  []json.RawMessage
+	final  map[string]any
 	opened []byte // the body that opened the run
 	*httptest.Server
 }
