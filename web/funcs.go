@@ -22,7 +22,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"resultURL":  resultURL,
 		"testURL":    testURL,
 		"latestURL":  latestURL,
-		"badgeQuery": envQuery,
+		"badgeURL":   badgeURL,
 		"verdict":    verdictOf,
 		"resultMark": resultMark,
 		"age":        h.age,
@@ -91,9 +91,10 @@ func resultURL(key string) string { return "/r/" + url.PathEscape(key) }
 
 // testURL is the path of one test's page: /p/PKG/t/SUITE/NAME, each part
 // escaped as one path element (a Go package's slashes and a subtest's
-// too), or /p/PKG/t?suite=&name= when the suite or the name is empty.
+// too), or /p/PKG/t?suite=&name= when the suite or the name is empty, "."
+// or "..".
 func testURL(pkg, suite, name string) string {
-	if suite == "" || name == "" {
+	if suite == "" || name == "" || dotElem(suite) || dotElem(name) {
 		q := url.Values{}
 		q.Set("suite", suite)
 		q.Set("name", name)
@@ -101,6 +102,9 @@ func testURL(pkg, suite, name string) string {
 	}
 	return pkgURL(pkg) + "/t/" + pathElem(suite) + "/" + pathElem(name)
 }
+
+// dotElem: "." and ".." as path elements are resolved away by browsers.
+func dotElem(s string) bool { return s == "." || s == ".." }
 
 // withQuery adds key=value to the query of a URL.
 func withQuery(u, key, value string) string {
@@ -110,6 +114,11 @@ func withQuery(u, key, value string) string {
 	}
 	return u + sep + url.QueryEscape(key) + "=" + url.QueryEscape(value)
 }
+
+// badgeURL is the link to an environment's badge. It is made whole here:
+// a query written into an href after a "?" by the template would be
+// escaped as one value (arch%3d…%26host%3d…) and name no environment.
+func badgeURL(e aggregator.Env) string { return pkgURL(e.Package) + "/badge.svg?" + envQuery(e) }
 
 // latestURL is the lasting link to an environment's newest result.
 func latestURL(e aggregator.Env) string { return pkgURL(e.Package) + "/latest?" + envQuery(e) }
