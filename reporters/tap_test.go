@@ -30,6 +30,8 @@ func TestTAPFileIsSuite(t *testing.T) {
 		{"another file, same names", passes, reporters.Options{File: "t/beta.t.tap", FromFile: true}, "t/beta.t.tap|works|pass"},
 		{"cleaned", passes, reporters.Options{File: "./t//x/../beta.t.tap", FromFile: true}, "t/beta.t.tap|works|pass"},
 		{"absolute under the working directory", passes, reporters.Options{File: filepath.Join(wd, "t", "a.tap"), FromFile: true}, "t/a.tap|works|pass"},
+		{"absolute outside the working directory: its name", passes, reporters.Options{File: filepath.Join(filepath.Dir(filepath.Dir(wd)), "elsewhere", "run-7.tap"), FromFile: true}, "run-7.tap|works|pass"},
+		{"up and out: its name", passes, reporters.Options{File: "../../x/t/a.tap", FromFile: true}, "a.tap|works|pass"},
 		{"standard input", passes, reporters.Options{File: "-", FromFile: true}, "|works|pass"},
 		{"a command's output", passes, reporters.Options{File: "npm test"}, "|works|pass"},
 		{"an upload", passes, reporters.Options{File: "upload"}, "|works|pass"},
