@@ -741,12 +741,12 @@ func TestPackagesFlakyAndNeverReported(t *testing.T) {
 			Environments []json.RawMessage `json:"environments"`
 			Flaky        int               `json:"flaky"`
 			RetryFlakes  *int              `json:"retry_flakes"`
+			LastReceived *string           `json:"last_received"`
 			Expected     []struct {
-				Expected struct {
-					Name string `json:"name"`
-				} `json:"expected"`
-				Missing bool   `json:"missing"`
-				Reason  string `json:"reason"`
+				Name     string `json:"name"`
+				Interval string `json:"interval"` // as /expected and /tagsets write it
+				Missing  bool   `json:"missing"`
+				Reason   string `json:"reason"`
 			} `json:"expected"`
 		} `json:"packages"`
 	}
@@ -759,9 +759,9 @@ func TestPackagesFlakyAndNeverReported(t *testing.T) {
 		t.Errorf("p: got %s and %d tests on the flaky page; want flaky 2 as the flaky page, retry_flakes 0 and no expected", clipBody(r.Body), len(fl.Tests))
 	}
 	g := ans.Packages[0]
-	if g.Results != 0 || g.Environments == nil || len(g.Environments) != 0 || g.Flaky != 0 ||
-		len(g.Expected) != 1 || g.Expected[0].Expected.Name != "nightly" || !g.Expected[0].Missing || g.Expected[0].Reason != "never reported" {
-		t.Errorf("ghost: got %s, want no results, environments [] and nightly missing, never reported", clipBody(r.Body))
+	if g.Results != 0 || g.Environments == nil || len(g.Environments) != 0 || g.Flaky != 0 || g.LastReceived != nil ||
+		len(g.Expected) != 1 || g.Expected[0].Name != "nightly" || g.Expected[0].Interval != "1h0m0s" || !g.Expected[0].Missing || g.Expected[0].Reason != "never reported" {
+		t.Errorf("ghost: got %s, want no results nor last_received, environments [] and nightly (interval 1h0m0s) missing, never reported", clipBody(r.Body))
 	}
 	if !strings.Contains(string(r.Body), `"environments":[]`) {
 		t.Errorf("got %s, want \"environments\":[] for ghost, not null", clipBody(r.Body))

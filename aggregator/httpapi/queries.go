@@ -126,10 +126,25 @@ func (s *Server) getPackages(c *gin.Context) (*reply, error) {
 			return nil, err
 		}
 	}
-	if pkgs == nil {
-		pkgs = []aggregator.PackageSummary{}
+	out := make([]packageJSON, len(pkgs))
+	for i, p := range pkgs {
+		out[i] = packageJSON{PackageSummary: p, LastReceived: p.LastReceived}
+		for _, e := range p.Expected {
+			x := ToExpectedJSON([]aggregator.ExpectedEnv{e.Expected})[0]
+			x.Match.Package = "" // the package's own
+			out[i].Expected = append(out[i].Expected, expectedStatus{ExpectedJSON: x, SatisfiedBy: e.SatisfiedBy, LastSeen: e.LastSeen, Missing: e.Missing, Reason: e.Reason})
+		}
 	}
-	return &reply{body: map[string]any{"packages": pkgs}}, nil
+	return &reply{body: map[string]any{"packages": out}}, nil
+}
+
+// packageJSON is a package in the packages answer: its expected
+// environments written as /expected and /tagsets write them (the interval
+// a duration string), and no last_received when it never reported.
+type packageJSON struct {
+	aggregator.PackageSummary
+	LastReceived time.Time        `json:"last_received,omitzero"`
+	Expected     []expectedStatus `json:"expected,omitempty"`
 }
 
 // readable keeps the packages secret may read.
