@@ -83,8 +83,8 @@ func (h *Handler) assetURL(name string) string {
 // pkgURL is the path of a package's page; the name is one escaped segment.
 func pkgURL(pkg string) string { return "/p/" + pathElem(pkg) }
 
-// pathElem escapes s as one path element; '+' too, which the router's
-// unescaping (UnescapePathValues) would read as a space.
+// pathElem escapes s as one path element; '+' too, so that a router
+// unescaping values as a query would not read it as a space.
 func pathElem(s string) string { return strings.ReplaceAll(url.PathEscape(s), "+", "%2B") }
 
 func resultURL(key string) string { return "/r/" + url.PathEscape(key) }

@@ -183,6 +183,8 @@ func TestPages(t *testing.T) {
 		{name: "hostile test history by path", target: "/p/" + escPkg + "/t/" + url.PathEscape("evil<b>suite") + "/" + url.PathEscape(hostileName), status: 200, hostile: true},
 		{name: "test with a + by path", target: "/p/" + escPkg + "/t/" + url.PathEscape(suite) + "/TestNested%2F1%2B2", status: 200,
 			want: []string{"TestNested/1&#43;2"}},
+		{name: "test with a raw + by path (url.PathEscape keeps +)", target: "/p/" + escPkg + "/t/" + url.PathEscape(suite) + "/" + url.PathEscape("TestNested/1+2"), status: 200,
+			want: []string{"TestNested/1&#43;2"}},
 		{name: "unknown test by path", target: "/p/" + escPkg + "/t/x/y", status: 404},
 		{name: "hostile test history", target: "/p/" + escPkg + "/t?suite=" + url.QueryEscape("evil<b>suite") + "&name=" + url.QueryEscape(hostileName), status: 200, hostile: true},
 		{name: "unknown package", target: "/p/nope", status: 404, want: []string{"nope"}},

@@ -179,7 +179,7 @@ func (h *Handler) hashAssets() error {
 
 // Register mounts every page, feed, badge and the static assets on r. The
 // engine must route on the escaped path and unescape values
-// (UseEscapedPath and UnescapePathValues, as httpapi sets them) so that a
+// (UseEscapedPath, and path values unescaped as httpapi does) so that a
 // package name holding a slash travels as %2F in one path segment.
 func (h *Handler) Register(router gin.IRouter) {
 	// Every page, feed and badge answers HEAD too (link checkers, image

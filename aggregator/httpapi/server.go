@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -118,9 +119,12 @@ func (s *Server) routes() *gin.Engine {
 		gin.SetMode(gin.ReleaseMode)
 	}
 	e := gin.New()
-	// Package names may hold a slash: /packages/a%2Fb/results.
+	// Package names may hold a slash: /packages/a%2Fb/results. The values
+	// are unescaped by unescapeParams, as a path is (gin's own
+	// UnescapePathValues unescapes them as a query, '+' becoming a space).
 	e.UseEscapedPath = true
-	e.UnescapePathValues = true
+	e.UnescapePathValues = false
+	e.Use(unescapeParams)
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
 	if err := e.SetTrustedProxies(s.opts.TrustedProxies); err != nil {
@@ -405,4 +409,14 @@ func (s *Server) healthz(c *gin.Context) (*reply, error) {
 		return nil, aggregator.Errorf(aggregator.EUnavailable, "store unavailable")
 	}
 	return &reply{body: map[string]string{"status": "ok"}}, nil
+}
+
+// unescapeParams unescapes the route's path values as path elements:
+// %2F is a slash, '+' stays a '+'.
+func unescapeParams(c *gin.Context) {
+	for i := range c.Params {
+		if v, err := url.PathUnescape(c.Params[i].Value); err == nil {
+			c.Params[i].Value = v
+		}
+	}
 }
