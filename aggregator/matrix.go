@@ -286,6 +286,18 @@ type Cell struct {
 	Absent     int `json:"absent,omitempty"`
 }
 
+// columnLabel joins a column's values, an empty one written "–" so that
+// each keeps its place ("h / – / go1.22", not "h /  / go1.22").
+func columnLabel(vals []string) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		if parts[i] = v; v == "" {
+			parts[i] = "–"
+		}
+	}
+	return strings.Join(parts, " / ")
+}
+
 // newerState reports whether state a is newer than b: received later, or at
 // the same time with a greater result key.
 func newerState(a, b *TestState) bool {
@@ -377,7 +389,7 @@ func BuildMatrix(states []TestState, envs []EnvInfo, expected []ExpectedEnv, opt
 		if !ok {
 			c = len(cols)
 			colIdx[k] = c
-			cols = append(cols, Column{Values: vals, Label: strings.Join(vals, " / "), Envs: []Env{}})
+			cols = append(cols, Column{Values: vals, Label: columnLabel(vals), Envs: []Env{}})
 		}
 		cols[c].Envs = append(cols[c].Envs, e.Env)
 		if e.LastReceived.After(cols[c].LastReceived) {
