@@ -133,11 +133,15 @@ func Detect(head []byte) (Format, error) {
 	return best, nil
 }
 
-// describe says briefly what an unrecognised input starts with.
+// describe says briefly what an unrecognised input starts with: for XML,
+// its root element (a TRX, NUnit or other report is not JUnit).
 func describe(head []byte) string {
 	s := strings.TrimSpace(string(head))
 	if s == "" {
 		return "the input is empty"
+	}
+	if root := xmlRoot(s); root != "" {
+		return fmt.Sprintf("an XML document whose root element is <%s>, not JUnit's <testsuites> or <testsuite>", root)
 	}
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
@@ -192,4 +196,46 @@ func Parse(ctx context.Context, name string, r io.Reader, opts Options) (*pony.S
 		}
 	}
 	return step, err
+}
+
+// xmlRoot returns the name of the first element of an XML document, past
+// its declaration, comments, processing instructions and doctype; "" when
+// s does not look like XML or the element is beyond the head.
+func xmlRoot(s string) string {
+	s = strings.TrimPrefix(s, "\ufeff")
+	if !strings.HasPrefix(s, "<") {
+		return ""
+	}
+	for len(s) > 0 {
+		s = strings.TrimLeft(s, " \t\r\n")
+		switch {
+		case strings.HasPrefix(s, "<?"):
+			i := strings.Index(s, "?>")
+			if i < 0 {
+				return ""
+			}
+			s = s[i+2:]
+		case strings.HasPrefix(s, "<!--"):
+			i := strings.Index(s, "-->")
+			if i < 0 {
+				return ""
+			}
+			s = s[i+3:]
+		case strings.HasPrefix(s, "<!"):
+			i := strings.IndexByte(s, '>')
+			if i < 0 {
+				return ""
+			}
+			s = s[i+1:]
+		case strings.HasPrefix(s, "<"):
+			end := strings.IndexAny(s[1:], " \t\r\n/>")
+			if end <= 0 {
+				return ""
+			}
+			return s[1 : 1+end]
+		default:
+			return ""
+		}
+	}
+	return ""
 }
