@@ -325,6 +325,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"--flaky-window", "65"}, 2, "--flaky-window 65: want 1 to 64"},
 		{[]string{"--infra-fraction", "0"}, 2, "--infra-fraction must be over 0"},
 		{[]string{"--recover-after", "0"}, 2, "--recover-after"},
+		{[]string{"token", "list", "--db", filepath.Join(t.TempDir(), "typo.db")}, 1, "no database at"},
 		{[]string{"--base-url", "pony.example.org"}, 2, `--base-url: want an absolute http(s) URL`},
 		{[]string{"token", "create", "--package", "p", "--scope", "admin", "--db", filepath.Join(t.TempDir(), "y.db")}, 2, "scope must be read or write"},
 	} {

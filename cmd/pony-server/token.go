@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -71,6 +73,14 @@ func runTokenList(ctx context.Context, e *env, args []string) int {
 	if err := parseFlags(fs, args); err != nil {
 		return flagExit(e, err)
 	}
+	// Listing reads: a SQLite file that is not there is a mistyped --db,
+	// not a server without tokens (opening would create it).
+	if sqlitePath(*db) {
+		if _, err := os.Stat(*db); err != nil {
+			e.say("no database at %s: %v (pony-server serve or migrate creates it)", *db, err)
+			return exitFail
+		}
+	}
 	st, err := openStore(ctx, *db, true, discardLogger)
 	if err != nil {
 		e.say("%v", err)
@@ -96,4 +106,10 @@ func runTokenList(ctx context.Context, e *env, args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// sqlitePath reports whether a --db value is a plain SQLite file path (not
+// a postgres URL or DSN, nor a file: URI).
+func sqlitePath(dsn string) bool {
+	return dsn != "" && !strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "file:") && !strings.Contains(dsn, "=")
 }
