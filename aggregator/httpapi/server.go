@@ -165,9 +165,55 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/should-build", s.wrap(s.getShouldBuild))
 	api.POST("/should-build/request", s.wrap(s.postBuildRequest))
 	if s.opts.Mount != nil {
-		s.opts.Mount(e)
+		// The pages read what the API reads, under the same policy.
+		s.opts.Mount(e.Group("", s.pageAuth))
 	}
 	return e
+}
+
+// pageAuth guards the mounted pages as the API's reads are guarded: with
+// --private-reads (and a token in the store) a page needs a read token,
+// sent as a Bearer token or, from a browser, as the password of HTTP Basic
+// authentication (any user name), which a 401 asks for. A page of one
+// package (/p/PKG…) takes a token of that package or of "*"; the others
+// (the scoreboard, the all-packages feeds, results by key) one of "*".
+// Static assets are always served.
+func (s *Server) pageAuth(c *gin.Context) {
+	ctx := c.Request.Context()
+	pkg := c.Param("pkg")
+	if p := c.FullPath(); strings.HasPrefix(p, "/static/") || p == "/favicon.ico" ||
+		s.svc.Authorize(ctx, "", pkg, aggregator.ScopeRead) == nil {
+		c.Next()
+		return
+	}
+	err := s.svc.Authorize(ctx, pageSecret(c.Request), pkg, aggregator.ScopeRead)
+	if err == nil {
+		c.Next()
+		return
+	}
+	status := http.StatusUnauthorized
+	if aggregator.ErrorCode(err) == aggregator.EForbidden {
+		status = http.StatusForbidden
+	}
+	c.Header("WWW-Authenticate", `Basic realm="pony-server", charset="UTF-8"`)
+	c.Header("Cache-Control", "no-store")
+	c.String(status, "pony-server: this server's results are private (--private-reads): sign in with any user name and a read token as the password (%v)\n", err)
+	c.Abort()
+}
+
+// pageSecret is the token a page request carries: a Bearer token, or the
+// password (else the user name) of HTTP Basic authentication.
+func pageSecret(r *http.Request) string {
+	if user, pass, ok := r.BasicAuth(); ok {
+		if pass != "" {
+			return pass
+		}
+		return user
+	}
+	if secret, err := bearer(r); err == nil {
+		return secret
+	}
+	return ""
 }
 
 // reply is what a handler answers: a status (0 means 200) and a body
