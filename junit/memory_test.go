@@ -11,6 +11,7 @@ import (
 
 	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/internal/benchgen"
+	"github.com/pony-build/pony/internal/testenv"
 	"github.com/pony-build/pony/junit"
 )
 
@@ -90,33 +91,6 @@ func (r *logLines) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// heapSampler reads through r and, every `every` bytes, collects garbage
-// and records the live heap: the peak of what the reader's consumer holds
-// while it reads.
-type heapSampler struct {
-	r           io.Reader
-	every, next int64
-	read        int64
-	peak        uint64
-}
-
-func (s *heapSampler) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	s.read += int64(n)
-	if s.read >= s.next {
-		s.next += s.every
-		s.sample()
-	}
-	return n, err
-}
-
-func (s *heapSampler) sample() {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	s.peak = max(s.peak, m.HeapAlloc)
-}
-
 // TestHugeTextMemory decodes a report of about 100 MB, made on the fly, in
 // which three text nodes hold nearly all of it: a passing test's
 // <system-out> (nothing kept), a failure's text (its tail kept) and a
@@ -154,10 +128,10 @@ func TestHugeTextMemory(t *testing.T) {
 		return b.String()
 	}
 
-	s := &heapSampler{r: report(), every: 4 << 20}
-	s.sample()
-	base := s.peak
-	s.peak = 0
+	s := &testenv.HeapSampler{R: report(), Every: 4 << 20}
+	s.Sample()
+	base := s.Peak
+	s.Peak = 0
 	d := junit.NewDecoder(s, junit.Options{File: "huge.xml"})
 	var got []pony.TestResult
 	for {
@@ -170,15 +144,15 @@ func TestHugeTextMemory(t *testing.T) {
 		}
 		got = append(got, tr)
 	}
-	s.sample()
-	grown := int64(s.peak) - int64(base)
+	s.Sample()
+	grown := int64(s.Peak) - int64(base)
 	caps := int64(pony.DefaultLimits.Output + pony.DefaultLimits.StepOutput)
 	// A text whose tail is kept takes the lexer's spool and the part's
 	// pony.TailBuffer, each up to twice its cap.
 	if limit := 6*caps + 1<<20; grown > limit {
-		t.Errorf("got a live heap grown by %d bytes at its peak while reading %d bytes of text, want under %d (6× the caps, plus 1 MiB)", grown, s.read, limit)
+		t.Errorf("got a live heap grown by %d bytes at its peak while reading %d bytes of text, want under %d (6× the caps, plus 1 MiB)", grown, s.Bytes, limit)
 	}
-	t.Logf("read %d bytes; live heap grown by %d bytes at its peak (caps: %d bytes)", s.read, grown, caps)
+	t.Logf("read %d bytes; live heap grown by %d bytes at its peak (caps: %d bytes)", s.Bytes, grown, caps)
 
 	if len(got) != 3 {
 		t.Fatalf("got %d entries, want 3", len(got))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/internal/benchgen"
+	"github.com/pony-build/pony/internal/testenv"
 	"github.com/pony-build/pony/reporters/gotest"
 )
 
@@ -50,49 +51,21 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// liveHeap collects garbage and returns the live heap.
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
-// heapSampler reads through r and, every `every` bytes, collects garbage
-// and records the live heap: the peak of what the parser holds while it
-// reads.
-type heapSampler struct {
-	r           io.Reader
-	every, next int64
-	read        int64
-	peak        uint64
-}
-
-func (s *heapSampler) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	s.read += int64(n)
-	if s.read >= s.next {
-		s.next += s.every
-		s.peak = max(s.peak, liveHeap())
-	}
-	return n, err
-}
-
 // parseMeasured parses r and returns the step, the bytes read, the peak
 // live heap while parsing and the live heap the step keeps afterwards,
 // both above what was live before.
 func parseMeasured(t testing.TB, r io.Reader, cfg gotest.Config) (step *pony.Step, read int64, peak, kept int64) {
 	t.Helper()
-	base := liveHeap()
-	s := &heapSampler{r: r, every: 4 << 20}
+	base := testenv.LiveHeap()
+	s := &testenv.HeapSampler{R: r, Every: 4 << 20}
 	step, err := gotest.Parse(context.Background(), s, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := liveHeap()
-	s.peak = max(s.peak, after)
+	after := testenv.LiveHeap()
+	s.Peak = max(s.Peak, after)
 	runtime.KeepAlive(step)
-	return step, s.read, int64(s.peak) - int64(base), int64(after) - int64(base)
+	return step, s.Bytes, int64(s.Peak) - int64(base), int64(after) - int64(base)
 }
 
 // TestParseMemory parses benchgen's 50 MB go test -json stream of 40,000
