@@ -81,9 +81,6 @@ var runtimeProbes = map[string]runtimeProbe{
 
 var (
 	javaVersion = regexp.MustCompile(`\bversion "([^"]+)"`)
-	// versionRe is a version as runtimes print it: digits first, then
-	// digits, dots and the odd suffix (rc1, _392, +, -nightly2024…).
-	versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*[0-9A-Za-z.+_-]*$`)
 )
 
 // prefixed is name+v when v looks like a version, else "".
@@ -92,7 +89,7 @@ func prefixed(name, v string, ok bool) string {
 	if i := strings.IndexAny(v, " \t"); i >= 0 {
 		v = v[:i] // "3.11.2 (main, …)"
 	}
-	if !ok || !versionRe.MatchString(v) {
+	if !ok || !reporters.PlainVersion(v) {
 		return ""
 	}
 	return name + v
@@ -284,6 +281,17 @@ func ApplyRuntimes(ci *pony.ClientInfo, versions map[string]string, argv []strin
 		ci.Extra = map[string]json.RawMessage{}
 	}
 	ci.Extra["runtimes"] = b
+}
+
+// FirstStepRuntime is the runtime the first step that names one names
+// (see StepRuntimes), as in "java17.0.9"; "" when none does.
+func FirstStepRuntime(steps []pony.Step) string {
+	for i := range steps {
+		if _, v := reporters.StepRuntime(&steps[i]); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // StepRuntimes returns the runtimes the steps' reports name (a Surefire

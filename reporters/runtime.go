@@ -26,7 +26,7 @@ func StepRuntime(st *pony.Step) (name, version string) {
 		return "", ""
 	}
 	i := strings.IndexFunc(v, func(r rune) bool { return r < 'a' || r > 'z' })
-	if i <= 0 || !plainVersion(v[i:]) {
+	if i <= 0 || !PlainVersion(v[i:]) {
 		return "", ""
 	}
 	return v[:i], v
@@ -36,7 +36,7 @@ func StepRuntime(st *pony.Step) (name, version string) {
 // it) in st, when version looks like one.
 func setStepRuntime(st *pony.Step, name, version string) {
 	version = strings.TrimSpace(version)
-	if !plainVersion(version) {
+	if !PlainVersion(version) {
 		return
 	}
 	b, err := json.Marshal(name + version)
@@ -49,10 +49,10 @@ func setStepRuntime(st *pony.Step, name, version string) {
 	st.Extra[StepRuntimeKey] = b
 }
 
-// plainVersion reports whether v looks like a version: a digit, then at most
-// 63 digits, letters, dots, underscores, pluses and hyphens ("17.0.9",
-// "1.8.0_392", "21-ea+35").
-func plainVersion(v string) bool {
+// PlainVersion reports whether v looks like a version as runtimes print
+// it: a digit, then at most 63 digits, letters, dots, underscores, pluses
+// and hyphens ("17.0.9", "1.8.0_392", "21-ea+35", "3.13.0rc1").
+func PlainVersion(v string) bool {
 	if v == "" || len(v) > 64 || v[0] < '0' || v[0] > '9' {
 		return false
 	}

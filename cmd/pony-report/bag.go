@@ -61,8 +61,8 @@ func buildBag(ctx context.Context, e *cmdEnv, c *common, format string, args []s
 	b.ClientInfo, from = got.Info, got.PackageFrom
 	ci := &b.ClientInfo
 	// Else a runtime a report names (a Surefire report's java.version).
-	for i := 0; i < len(steps) && ci.Runtime == ""; i++ {
-		_, ci.Runtime = reporters.StepRuntime(&steps[i])
+	if ci.Runtime == "" {
+		ci.Runtime = client.FirstStepRuntime(steps)
 	}
 	if c.pkg != "" {
 		ci.Package, from = c.pkg, ""

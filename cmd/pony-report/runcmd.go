@@ -14,7 +14,6 @@ import (
 
 	"github.com/pony-build/pony"
 	"github.com/pony-build/pony/client"
-	"github.com/pony-build/pony/reporters"
 )
 
 // liveInterval is how often a running step's progress is reported to the
@@ -244,8 +243,8 @@ func runRun(ctx context.Context, e *cmdEnv, args []string) int {
 	client.ApplyRuntimes(ci, versions, cmds[len(cmds)-1].Argv)
 	// A command whose runtime cannot be told (make, a script) ran the
 	// tests on the one its report names, if it names one.
-	for i := 0; i < len(bag.Steps) && ci.Runtime == ""; i++ {
-		_, ci.Runtime = reporters.StepRuntime(&bag.Steps[i])
+	if ci.Runtime == "" {
+		ci.Runtime = client.FirstStepRuntime(bag.Steps)
 	}
 	bag.ToValidUTF8() // the command's own output may hold any bytes
 	if cuts = append(cuts, bag.Fit(pony.DefaultLimits)...); len(cuts) > 0 {
