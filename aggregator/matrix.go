@@ -298,12 +298,6 @@ func columnLabel(vals []string) string {
 	return strings.Join(parts, " / ")
 }
 
-// newerState reports whether state a is newer than b: received later, or at
-// the same time with a greater result key.
-func newerState(a, b *TestState) bool {
-	return a.Received.After(b.Received) || a.Received.Equal(b.Received) && a.ResultKey > b.ResultKey
-}
-
 // StatusRank orders statuses for suite roll-ups, worst highest: error,
 // fail, xpass (an expected failure that now passes wants its marker
 // removed), pass, xfail (failing as expected), skip (says nothing).
@@ -488,7 +482,7 @@ func BuildMatrix(states []TestState, envs []EnvInfo, expected []ExpectedEnv, opt
 			}
 		}
 		slot := &newest[r*ne+envIdx[s.EnvKey]]
-		if *slot < 0 || newerState(s, &states[*slot]) {
+		if *slot < 0 || s.Newer(&states[*slot]) {
 			*slot = int32(i)
 		}
 		cell := &cells[r*nc+c]
@@ -515,7 +509,7 @@ func BuildMatrix(states []TestState, envs []EnvInfo, expected []ExpectedEnv, opt
 			better := cell.Status == "" || cell.Infra && !s.Infra
 			if !better && cell.Infra == s.Infra {
 				better = StatusRank(s.Status) > StatusRank(cell.Status) ||
-					StatusRank(s.Status) == StatusRank(cell.Status) && (s.Received.After(cell.Time) || s.Received.Equal(cell.Time) && s.ResultKey > cell.ResultKey)
+					StatusRank(s.Status) == StatusRank(cell.Status) && newerReading(s.Received, s.ResultKey, cell.Time, cell.ResultKey)
 			}
 			if better {
 				cell.Status, cell.Time, cell.ResultKey, cell.Infra = s.Status, s.Received, s.ResultKey, s.Infra

@@ -246,9 +246,9 @@ func (s *Service) Packages(ctx context.Context) ([]PackageSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	expected, err := s.store.ExpectedAll(ctx)
+	expected, err := s.ExpectedAll(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read expected environments: %w", err)
+		return nil, err
 	}
 	now := s.opts.Now()
 	for i := range pkgs {

@@ -128,8 +128,7 @@ func splitFlaky(tests []aggregator.FlakyTest, sel aggregator.StateSelection) []f
 		for _, t := range tests {
 			var envs []aggregator.FlakyEnv
 			for _, e := range t.Environments {
-				a := e.Assessment
-				if a.State == s.state || (s.sel == aggregator.SelectRecovered && a.State == aggregator.StateHealthy && a.Recovered) {
+				if s.sel.Selects(e.Assessment) {
 					envs = append(envs, e)
 				}
 			}

@@ -719,7 +719,7 @@ func (s *Store) TestStates(ctx context.Context, f aggregator.StateFilter) ([]agg
 				keep = append(keep, int32(i))
 				continue
 			}
-			if o, n := &rows[keep[j]].st, &rows[i].st; n.Received.After(o.Received) || (n.Received.Equal(o.Received) && n.ResultKey > o.ResultKey) {
+			if rows[i].st.Newer(&rows[keep[j]].st) {
 				keep[j] = int32(i)
 			}
 		}

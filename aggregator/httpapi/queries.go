@@ -130,9 +130,7 @@ func (s *Server) getPackages(c *gin.Context) (*reply, error) {
 	for i, p := range pkgs {
 		out[i] = packageJSON{PackageSummary: p, LastReceived: p.LastReceived}
 		for _, e := range p.Expected {
-			x := ToExpectedJSON([]aggregator.ExpectedEnv{e.Expected})[0]
-			x.Match.Package = "" // the package's own
-			out[i].Expected = append(out[i].Expected, expectedStatus{ExpectedJSON: x, SatisfiedBy: e.SatisfiedBy, LastSeen: e.LastSeen, Missing: e.Missing, Reason: e.Reason})
+			out[i].Expected = append(out[i].Expected, toExpectedStatus(e))
 		}
 	}
 	return &reply{body: map[string]any{"packages": out}}, nil
@@ -248,8 +246,7 @@ func (s *Server) getTagsets(c *gin.Context) (*reply, error) {
 	expected := make([]expectedStatus, 0, len(exp))
 	missing := []string{}
 	for _, e := range exp {
-		x := ToExpectedJSON([]aggregator.ExpectedEnv{e.Expected})[0]
-		expected = append(expected, expectedStatus{ExpectedJSON: x, SatisfiedBy: e.SatisfiedBy, LastSeen: e.LastSeen, Missing: e.Missing, Reason: e.Reason})
+		expected = append(expected, toExpectedStatus(e))
 		if e.Missing {
 			missing = append(missing, expectedName(e.Expected))
 		}
@@ -266,6 +263,13 @@ type expectedStatus struct {
 	LastSeen    time.Time       `json:"last_seen,omitzero"`
 	Missing     bool            `json:"missing"`
 	Reason      string          `json:"reason,omitempty"`
+}
+
+// toExpectedStatus writes an expected environment's state as the API
+// shows it.
+func toExpectedStatus(e aggregator.ExpectedStatus) expectedStatus {
+	return expectedStatus{ExpectedJSON: ToExpectedJSON([]aggregator.ExpectedEnv{e.Expected})[0],
+		SatisfiedBy: e.SatisfiedBy, LastSeen: e.LastSeen, Missing: e.Missing, Reason: e.Reason}
 }
 
 // expectedName names an expected environment: its name, else its match
