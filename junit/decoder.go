@@ -567,8 +567,10 @@ func (d *Decoder) queueSuiteEntry(st pony.Status, msg, out string) {
 	d.pending = append(d.pending, t)
 }
 
-func (d *Decoder) attempt(k pony.TestKey) int {
-	sum := d.keyHash(k.Suite, k.Name)
+func (d *Decoder) attempt(k pony.TestKey) int { return d.attemptOf(d.keyHash(k.Suite, k.Name)) }
+
+// attemptOf numbers the next entry of the test whose key hashes to sum.
+func (d *Decoder) attemptOf(sum uint64) int {
 	n := d.attempts[sum] + 1
 	d.attempts[sum] = n
 	return int(n)
@@ -582,9 +584,6 @@ func (d *Decoder) keyHash(suite, name string) uint64 {
 	h.WriteString(name)
 	return h.Sum64()
 }
-
-// seen reports whether a test of key k has an entry already.
-func (d *Decoder) seen(k pony.TestKey) bool { return d.attempts[d.keyHash(k.Suite, k.Name)] > 0 }
 
 // repeats reports whether the current suite takes a testcase met again
 // as a rerun.
@@ -1003,21 +1002,22 @@ func (d *Decoder) finishTestcase(a *tcAttrs) {
 	if n := len(d.suites); n > 0 {
 		d.suites[n-1].testcases++
 	}
-	if d.seen(main.Key()) && !d.repeats() {
+	sum := d.keyHash(main.Suite, main.Name) // hashed once for every entry of the testcase
+	if d.attempts[sum] > 0 && !d.repeats() {
 		// The same name again, in a report that does not write reruns as
 		// testcases: another test (jest's same-named tests, xUnit's theory
 		// rows), named as TAP's duplicates are, lest a failure be taken
 		// for a retried flake.
 		main.Name = d.unusedName(main.Suite, main.Name)
+		sum = d.keyHash(main.Suite, main.Name)
 	}
-	k := main.Key()
 	for _, r := range tc.flaky {
-		d.pending = append(d.pending, d.rerunEntry(main, r, k))
+		d.pending = append(d.pending, d.rerunEntry(main, r, sum))
 	}
-	main.Attempt = d.attempt(k)
+	main.Attempt = d.attemptOf(sum)
 	d.pending = append(d.pending, main)
 	for _, r := range tc.reruns {
-		d.pending = append(d.pending, d.rerunEntry(main, r, k))
+		d.pending = append(d.pending, d.rerunEntry(main, r, sum))
 	}
 }
 
@@ -1042,13 +1042,13 @@ func (d *Decoder) finalStatus(main pony.Status) pony.Status {
 	return main
 }
 
-func (d *Decoder) rerunEntry(main pony.TestResult, r rerun, k pony.TestKey) pony.TestResult {
+func (d *Decoder) rerunEntry(main pony.TestResult, r rerun, sum uint64) pony.TestResult {
 	return pony.TestResult{
 		Suite:    main.Suite,
 		Name:     main.Name,
 		Status:   r.status,
 		Duration: r.duration,
-		Attempt:  d.attempt(k),
+		Attempt:  d.attemptOf(sum),
 		Message:  pony.CapTail(r.message, d.outCap),
 		Output:   pony.CapTail(r.output, d.outCap),
 		File:     main.File,
