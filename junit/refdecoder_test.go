@@ -531,9 +531,10 @@ func (d *refDecoder) readRerun(start xml.StartElement) (refRerun, error) {
 	}
 }
 
-// readSuiteProperties reads a testsuite's properties for what the
-// decoder takes from them: java.version, and whether a testcase met again
-// is a rerun (go.version, pony.repeats=attempts).
+// readSuiteProperties reads a testsuite's properties for what the entries
+// depend on: whether a testcase met again is a rerun (go.version,
+// pony.repeats=attempts). (The decoder also keeps java.version, which no
+// entry carries.)
 func (d *refDecoder) readSuiteProperties() error {
 	depth := len(d.stack)
 	for {
